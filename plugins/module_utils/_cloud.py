@@ -1,0 +1,177 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) accountops.cloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Client for the Acronis Cyber Protect Cloud account management API v2.
+
+PRIVATE to accountops.cloud. Knows *how* to talk to the API: tokens, paths,
+batching, paging and error shapes. What to change is decided elsewhere.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type  # pylint: disable=invalid-name
+
+import time
+
+from ansible_collections.accountops.cloud.plugins.module_utils._http import ApiError, HttpClient, check_url
+from ansible_collections.accountops.cloud.plugins.module_utils._token_cache import FileTokenCache, TokenCacheError
+
+API_PREFIX = "/api/2"
+BATCH_SIZE = 100  # the API's maximum number of uuids per GET /users
+PAGE_SIZE = 1000
+SEARCH_LIMIT = 1000
+# A stale version is 409 on users; the platform uses 426 for the same thing on quotas.
+CONFLICT_STATUSES = (409, 426)
+
+
+def api_url(base_url):
+    """Accept the data-center URL as the console shows it, with or without a trailing /api/2."""
+    url = check_url(base_url, "base_url")
+    if url.endswith(API_PREFIX):
+        url = url[:-len(API_PREFIX)]
+    return url + API_PREFIX
+
+
+def is_conflict(error):
+    return isinstance(error, ApiError) and error.status in CONFLICT_STATUSES
+
+
+class CloudClient:
+    def __init__(self, base_url, client_id=None, client_secret=None, access_token=None, validate_certs=True,
+                 ca_path=None, timeout=30, retries=3, retry_budget=120, token_cache=True, cache_dir=None,
+                 on_retry=None, on_warning=None):
+        self.url = api_url(base_url)
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.given_token = access_token
+        self.http = HttpClient(validate_certs=validate_certs, ca_path=ca_path, timeout=timeout,
+                               retries=retries, retry_budget=retry_budget, on_retry=on_retry)
+        self.cache = FileTokenCache(cache_dir) if token_cache and not access_token else None
+        self.on_warning = on_warning
+        self._token = access_token
+        self._tenant_id = None
+        self.token_requests = 0
+
+    # -- authentication -------------------------------------------------
+
+    def _fetch_token(self):
+        if not (self.client_id and self.client_secret):
+            raise ApiError("no credentials: set access_token, or client_id and client_secret "
+                           "(or the ACRONIS_CLIENT_ID and ACRONIS_CLIENT_SECRET environment variables)")
+        self.token_requests += 1
+        data = self.http.request_json(
+            "POST", self.url + "/idp/token", data={"grant_type": "client_credentials"},
+            auth=(self.client_id, self.client_secret))
+        if not isinstance(data, dict) or not data.get("access_token"):
+            raise ApiError("POST %s/idp/token: the answer carries no access_token" % self.url, url=self.url + "/idp/token")
+        expires_on = data.get("expires_on") or (time.time() + float(data.get("expires_in") or 0))
+        if self.cache is not None:
+            try:
+                self.cache.put(self.url, self.client_id, data["access_token"], expires_on)
+            except (TokenCacheError, OSError) as exc:
+                self._warn("token cache not written: %s" % exc)
+        return data["access_token"]
+
+    def _current_token(self):
+        if self._token:
+            return self._token
+        if self.cache is not None:
+            try:
+                self._token = self.cache.get(self.url, self.client_id)
+            except (TokenCacheError, OSError) as exc:
+                self._warn("token cache not used: %s" % exc)
+                self.cache = None
+        if not self._token:
+            self._token = self._fetch_token()
+        return self._token
+
+    def _warn(self, message):
+        if self.on_warning is not None:
+            self.on_warning(message)
+
+    def request(self, method, path, params=None, json_body=None):
+        """One authenticated call; an expired token is renewed once."""
+        for attempt in (1, 2):
+            headers = {"Authorization": "Bearer %s" % self._current_token()}
+            try:
+                return self.http.request_json(method, self.url + path, params=params, json_body=json_body, headers=headers)
+            except ApiError as exc:
+                can_renew = self.client_id and self.client_secret
+                if exc.status != 401 or attempt == 2 or not can_renew:
+                    raise
+                if self.cache is not None:
+                    self.cache.drop(self.url, self.client_id)
+                self._token = None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- users ------------------------------------------------------------
+
+    def get_user(self, user_id):
+        return self.request("GET", "/users/%s" % user_id)
+
+    def get_users(self, user_ids):
+        """Batch read in chunks of 100; unknown ids are simply absent from the answer."""
+        users = []
+        ids = list(user_ids)
+        for start in range(0, len(ids), BATCH_SIZE):
+            chunk = ids[start:start + BATCH_SIZE]
+            data = self.request("GET", "/users", params={"uuids": ",".join(chunk)})
+            users.extend(_items(data, "GET /users"))
+        return users
+
+    def iter_tenant_users(self, tenant_id, page_size=PAGE_SIZE):
+        """Every account under a tenant, following paging cursors."""
+        params = {"subtree_root_tenant_id": tenant_id, "limit": page_size, "lod": "full"}
+        while True:
+            data = self.request("GET", "/users", params=params)
+            for user in _items(data, "GET /users"):
+                yield user
+            after = ((data.get("paging") or {}).get("cursors") or {}).get("after")
+            if not after or not data.get("items"):
+                return
+            # The cursor encodes every filter: send it alone.
+            params = {"after": after}
+
+    def update_user(self, user_id, body):
+        return self.request("PUT", "/users/%s" % user_id, json_body=body)
+
+    def own_tenant_id(self):
+        """The tenant of the API client: the root of what it may see and search."""
+        if self._tenant_id is None:
+            if not self.client_id:
+                raise ApiError("finding an account by login needs client_id (to learn the API client's tenant); "
+                               "give client_id, or select the account by user_id")
+            data = self.request("GET", "/clients/%s" % self.client_id)
+            self._tenant_id = data.get("tenant_id") if isinstance(data, dict) else None
+            if not self._tenant_id:
+                raise ApiError("GET /clients/%s: the answer carries no tenant_id" % self.client_id)
+        return self._tenant_id
+
+    def search_user_ids(self, text, tenant_id=None, limit=SEARCH_LIMIT):
+        """User ids whose login matches text exactly, and whether search may have cut its list short."""
+        data = self.request("GET", "/search", params={"tenant": tenant_id or self.own_tenant_id(), "text": text, "limit": limit})
+        items = _items(data, "GET /search")
+        ids = [item.get("id") for item in items
+               if item.get("obj_type") == "user" and item.get("login") == text and item.get("id")]
+        return ids, len(items) >= limit
+
+    def find_users_by_login(self, login):
+        """Accounts whose login equals login exactly: search, then a batch read and an exact comparison.
+
+        Search matches substrings and stops at its limit; when the list may be cut short and
+        holds no exact hit, the tenant is listed instead, so an account is never missed.
+        """
+        ids, truncated = self.search_user_ids(login)
+        if ids:
+            users = self.get_users(ids)
+        elif truncated:
+            users = self.iter_tenant_users(self.own_tenant_id())
+        else:
+            users = []
+        return [user for user in users if user.get("login") == login and not user.get("deleted_at")]
+
+
+def _items(data, what):
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        raise ApiError("%s: the answer has no 'items' list" % what)
+    return data["items"]
