@@ -11,6 +11,7 @@ batching, paging and error shapes. What to change is decided elsewhere.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
 
+import threading
 import time
 
 from ansible_collections.accountops.cloud.plugins.module_utils._http import ApiError, HttpClient, check_url
@@ -51,6 +52,8 @@ class CloudClient:
         self._token = access_token
         self._tenant_id = None
         self.token_requests = 0
+        # Bulk writes run in threads; only one of them may fetch a token.
+        self._token_lock = threading.Lock()
 
     # -- authentication -------------------------------------------------
 
@@ -73,8 +76,10 @@ class CloudClient:
         return data["access_token"]
 
     def _current_token(self):
-        if self._token:
-            return self._token
+        with self._token_lock:
+            return self._token or self._load_token()
+
+    def _load_token(self):
         if self.cache is not None:
             try:
                 self._token = self.cache.get(self.url, self.client_id)
@@ -89,19 +94,25 @@ class CloudClient:
         if self.on_warning is not None:
             self.on_warning(message)
 
+    def _forget_token(self, token):
+        with self._token_lock:
+            if self._token == token:
+                if self.cache is not None:
+                    self.cache.drop(self.url, self.client_id)
+                self._token = None
+
     def request(self, method, path, params=None, json_body=None):
         """One authenticated call; an expired token is renewed once."""
         for attempt in (1, 2):
-            headers = {"Authorization": "Bearer %s" % self._current_token()}
+            token = self._current_token()
             try:
-                return self.http.request_json(method, self.url + path, params=params, json_body=json_body, headers=headers)
+                return self.http.request_json(method, self.url + path, params=params, json_body=json_body,
+                                              headers={"Authorization": "Bearer %s" % token})
             except ApiError as exc:
                 can_renew = self.client_id and self.client_secret
                 if exc.status != 401 or attempt == 2 or not can_renew:
                     raise
-                if self.cache is not None:
-                    self.cache.drop(self.url, self.client_id)
-                self._token = None
+                self._forget_token(token)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- users ------------------------------------------------------------

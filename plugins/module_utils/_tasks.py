@@ -12,11 +12,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
 
 from ansible_collections.accountops.cloud.plugins.module_utils._accounts import (
-    IF_ACTIVATED_CHOICES, Desired, run_single,
+    IF_ACTIVATED_CHOICES, Desired, TaskFailed, run_single,
 )
 from ansible_collections.accountops.cloud.plugins.module_utils._args import (
-    CLOUD_AUTH_SPEC, CODEARTS_AUTH_SPEC, CONTACT_FIELDS, cloud_client, codearts_client,
+    CLOUD_AUTH_SPEC, CODEARTS_AUTH_SPEC, CONTACT_FIELDS, InputError, check_uuid, cloud_client, codearts_client,
 )
+from ansible_collections.accountops.cloud.plugins.module_utils._bulk import bulk_failure_message, converge_many, read_accounts
 from ansible_collections.accountops.cloud.plugins.module_utils._commit_email import converge_commit_email
 
 
@@ -103,4 +104,50 @@ CODEARTS_USER_EMAIL = Task(
          send_verify_code=dict(type="bool", default=False)),
     _run_codearts_email)
 
-TASKS = dict((task.name, task) for task in (CLOUD_USER_EMAIL, CLOUD_USER_CONTACT, CLOUD_USER_STATE, CODEARTS_USER_EMAIL))
+
+
+def _run_users(params, ctx):
+    if not 1 <= params["workers"] <= 32:
+        raise InputError("workers must be between 1 and 32, got %d" % params["workers"])
+    tenant_id = check_uuid(params["tenant_id"], "tenant_id") if params.get("tenant_id") else None
+    client = cloud_client(params, on_warning=ctx.warn)
+    results, summary = converge_many(client, params["users"], ctx.check_mode, ctx.warn, workers=params["workers"],
+                                     defaults={"if_activated": params["if_activated"]}, tenant_id=tenant_id)
+    outcome = {"changed": summary["changed"] > 0, "results": results, "summary": summary}
+    if ctx.diff:
+        # One diff for the task, keyed by account, holding only the accounts that change.
+        changed = [result for result in results if result["diff"]["before"] or result["diff"]["after"]]
+        outcome["diff"] = {
+            "before": dict((result["login"] or result["user_id"], result["diff"]["before"]) for result in changed),
+            "after": dict((result["login"] or result["user_id"], result["diff"]["after"]) for result in changed),
+        }
+    if summary["failed"]:
+        raise TaskFailed(bulk_failure_message(results, summary), **outcome)
+    return outcome
+
+
+def _run_info(params, ctx):
+    del ctx  # read-only: check mode and diff change nothing
+    client = cloud_client(params)
+    return read_accounts(client, user_ids=params.get("user_ids"), logins=params.get("logins"), tenant_id=params.get("tenant_id"))
+
+
+CLOUD_USERS = Task(
+    "cloud_users",
+    dict(CLOUD_AUTH_SPEC,
+         users=dict(type="list", elements="dict", required=True),
+         if_activated=dict(type="str", default="request_confirmation", choices=list(IF_ACTIVATED_CHOICES)),
+         workers=dict(type="int", default=8),
+         tenant_id=dict(type="str")),
+    _run_users)
+
+CLOUD_USER_INFO = Task(
+    "cloud_user_info",
+    dict(CLOUD_AUTH_SPEC,
+         user_ids=dict(type="list", elements="str"),
+         logins=dict(type="list", elements="str", no_log=False),
+         tenant_id=dict(type="str")),
+    _run_info, required_one_of=[("user_ids", "logins", "tenant_id")])
+
+TASKS = dict((task.name, task) for task in (
+    CLOUD_USER_EMAIL, CLOUD_USER_CONTACT, CLOUD_USER_STATE, CODEARTS_USER_EMAIL, CLOUD_USERS, CLOUD_USER_INFO))

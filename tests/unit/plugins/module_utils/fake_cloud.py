@@ -42,6 +42,13 @@ class FakeCloudClient:
         self.calls.append(("FIND", login))
         return [copy.deepcopy(user) for user in self.users.values() if user["login"] == login]
 
+    def own_tenant_id(self):
+        return "ede9f834-70b3-476c-83d9-736f9f8c7dae"
+
+    def iter_tenant_users(self, tenant_id):
+        self.calls.append(("LIST", tenant_id))
+        return [copy.deepcopy(user) for user in self.users.values()]
+
     def update_user(self, user_id, body):
         self.calls.append(("PUT", user_id, copy.deepcopy(body)))
         if self.before_put:
