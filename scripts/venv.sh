@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Create (or refresh) a virtualenv from pinned requirements, idempotently.
+#
+# usage: scripts/venv.sh VENV_DIR REQUIREMENTS_FILE [LOCK_FILE]
+#
+# The venv carries a stamp (.requirements.sha256) keyed on the hash of every
+# tests/requirements*.txt file plus the lock file and the python version; when
+# the stamp matches nothing is done, otherwise the venv is rebuilt from
+# scratch so removed pins do not linger.
+#
+# LOCK_FILE (optional) is a pip constraints file pinning transitive
+# dependencies; regenerate it with `make lock`. Set VENV_NO_LOCK=1 to install
+# without it (used by `make lock` itself).
+set -euo pipefail
+
+venv=${1:?usage: venv.sh VENV_DIR REQUIREMENTS_FILE [LOCK_FILE]}
+req=${2:?usage: venv.sh VENV_DIR REQUIREMENTS_FILE [LOCK_FILE]}
+lock=${3:-}
+python=${PYTHON:-python3}
+
+if [[ ! -f "$req" ]]; then
+    echo "venv.sh: requirements file $req not found" >&2
+    exit 2
+fi
+if [[ -n "$lock" && ( "${VENV_NO_LOCK:-0}" == 1 || ! -f "$lock" ) ]]; then
+    lock=
+fi
+
+req_dir=$(dirname "$req")
+hash_inputs=("$req_dir"/requirements*.txt)
+if [[ -n "$lock" ]]; then
+    hash_inputs+=("$lock")
+fi
+want=$(
+    {
+        "$python" -c 'import sys; print(sys.version)'
+        echo "lock=${lock}"
+        cat "${hash_inputs[@]}"
+    } | sha256sum | cut -d' ' -f1
+)
+stamp="$venv/.requirements.sha256"
+
+if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    echo "venv.sh: $venv is up to date ($req)"
+    exit 0
+fi
+
+echo "venv.sh: building $venv from $req${lock:+ (constraints: $lock)}"
+rm -rf "$venv"
+"$python" -m venv "$venv"
+pip_args=(install --disable-pip-version-check --no-input -r "$req")
+if [[ -n "$lock" ]]; then
+    pip_args+=(-c "$lock")
+fi
+"$venv/bin/python" -m pip "${pip_args[@]}"
+"$venv/bin/python" -m pip check
+echo "$want" >"$stamp"
+echo "venv.sh: $venv ready: $("$venv/bin/ansible" --version | head -n1)"
