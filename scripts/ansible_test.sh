@@ -44,5 +44,5 @@ export PATH="$venv/bin:$PATH"
 # root makes it use its plain directory walker, which also skips tests/output.
 export ANSIBLE_TEST_CONTENT_ROOT="$collection"
 cd "$collection"
-echo "+ (cd $collection && ansible-test $*)   [$("$venv/bin/ansible" --version | head -n1)]"
+echo "+ (cd $collection && ansible-test $*)   [$("$venv/bin/python" -c "import ansible.release as r; print('ansible-core', r.__version__)")]"
 exec ansible-test "$@"

@@ -27,7 +27,7 @@ if [[ "$workers" != 0 && "$workers" != 1 ]]; then
 fi
 
 cd "$repo"
-echo "+ pytest tests/integration ${args[*]} $*   [$("$venv/bin/ansible" --version | head -n1)]"
+echo "+ pytest tests/integration ${args[*]} $*   [$("$venv/bin/python" -c "import ansible.release as r; print('ansible-core', r.__version__)")]"
 rc=0
 "$venv/bin/python" -m pytest tests/integration "${args[@]}" "$@" || rc=$?
 if [[ "$rc" -eq 5 ]]; then

@@ -55,4 +55,4 @@ fi
 "$venv/bin/python" -m pip "${pip_args[@]}"
 "$venv/bin/python" -m pip check
 echo "$want" >"$stamp"
-echo "venv.sh: $venv ready: $("$venv/bin/ansible" --version | head -n1)"
+echo "venv.sh: $venv ready: $("$venv/bin/python" -c "import ansible.release as r; print('ansible-core', r.__version__)")"

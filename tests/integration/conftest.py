@@ -8,7 +8,10 @@
   under build/ansible_collections/accountops/cloud, and returns a
   :class:`PlaybookResult` whose ``results`` are captured by the test callback
   tests/integration/callback_plugins/accountops_results.py.
-* ``cloud_auth`` / ``codearts_auth`` / ``auth_vars``: the demo credentials.
+* ``cloud_auth`` / ``codearts_auth`` (plain HTTP), ``cloud_auth_tls`` /
+  ``codearts_auth_tls`` (HTTPS + ca_path) and ``auth_vars`` (flat playbook
+  variables plus an ``env`` dict of ACRONIS_* / CODEARTS_* / HUAWEICLOUD_*):
+  the demo client's credentials.
 
 ``pytest tests/integration`` works standalone: the collection is (re)laid out
 by scripts/layout_collection.py at session start (incrementally, under a lock).
@@ -189,6 +192,9 @@ def _playbook_runner(tmp_dir):
             'ANSIBLE_REMOTE_TEMP': os.path.join(run_dir, 'remote_tmp'),
             'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
             'ANSIBLE_DEPRECATION_WARNINGS': 'True',
+            # the modules' API token cache lives under $XDG_CACHE_HOME: one per run,
+            # so runs never share tokens (pass env={'XDG_CACHE_HOME': ...} to share)
+            'XDG_CACHE_HOME': os.path.join(run_dir, 'xdg-cache'),
             'ACCOUNTOPS_RESULTS_FILE': results_file,
             'PATH': _bin_dir() + os.pathsep + run_env.get('PATH', ''),
             'PYTHONUNBUFFERED': '1',
@@ -270,23 +276,33 @@ def demo_emulator(emulator, demo_state):
 
 @pytest.fixture
 def cloud_auth(emulator):
-    """Module options for the demo Acronis API client (base_url, client_id, client_secret, ca_path)."""
+    """Module options for the demo Acronis API client over plain HTTP (base_url, client_id, client_secret)."""
     return {
         'base_url': emulator.url,
         'client_id': DEMO_CLIENT_ID,
         'client_secret': DEMO_CLIENT_SECRET,
-        'ca_path': emulator.ca_file,
     }
 
 
 @pytest.fixture
+def cloud_auth_tls(emulator, cloud_auth):
+    """Like ``cloud_auth`` but over HTTPS, trusting the emulator's CA (ca_path)."""
+    return dict(cloud_auth, base_url=emulator.https_url, ca_path=emulator.ca_file)
+
+
+@pytest.fixture
 def codearts_auth(emulator):
-    """Module options for the demo CodeArts Repo endpoint (endpoint, auth_token, ca_path)."""
+    """Module options for the demo CodeArts Repo endpoint over plain HTTP (endpoint, auth_token)."""
     return {
         'endpoint': emulator.url,
         'auth_token': DEMO_CODEARTS_TOKEN,
-        'ca_path': emulator.ca_file,
     }
+
+
+@pytest.fixture
+def codearts_auth_tls(emulator, codearts_auth):
+    """Like ``codearts_auth`` but over HTTPS, trusting the emulator's CA (ca_path)."""
+    return dict(codearts_auth, endpoint=emulator.https_url, ca_path=emulator.ca_file)
 
 
 @pytest.fixture
@@ -298,6 +314,7 @@ def auth_vars(emulator, cloud_auth, codearts_auth):
         'acronis_client_secret': cloud_auth['client_secret'],
         'codearts_repo_endpoint': codearts_auth['endpoint'],
         'huaweicloud_auth_token': codearts_auth['auth_token'],
+        'emulator_https_url': emulator.https_url,
         'emulator_ca_file': emulator.ca_file,
     }
     variables['env'] = {

@@ -104,16 +104,16 @@ def test_callback_records_each_status(run_playbook):
     assert result.summary()['ignored'] == 1
 
 
-def test_token_and_one_read_against_emulator(emulator, demo_state, run_playbook, cloud_auth):
+def test_token_and_one_read_against_emulator(emulator, demo_state, run_playbook, cloud_auth_tls):
     emulator.reset(demo_state)
     emulator.clear_requests()
     user_id = _first_user_id(demo_state)
 
     result = run_playbook(SMOKE_PLAYBOOK, extra_vars={
-        'base_url': cloud_auth['base_url'],
-        'client_id': cloud_auth['client_id'],
-        'client_secret': cloud_auth['client_secret'],
-        'ca_file': cloud_auth['ca_path'],
+        'base_url': cloud_auth_tls['base_url'],
+        'client_id': cloud_auth_tls['client_id'],
+        'client_secret': cloud_auth_tls['client_secret'],
+        'ca_file': cloud_auth_tls['ca_path'],
         'user_id': user_id,
     }).assert_ok()
 
@@ -136,3 +136,5 @@ def test_token_and_one_read_against_emulator(emulator, demo_state, run_playbook,
     assert len(log) == 2, log
     assert token_calls[0]['status'] == 200
     assert reads[0]['status'] == 200
+    assert {r['api'] for r in log} == {'cloud'}
+    assert emulator.requests(api='cloud') == log
