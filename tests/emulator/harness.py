@@ -303,6 +303,20 @@ def cmd_serve(args):
     return 0
 
 
+def process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f'/proc/{pid}/stat', encoding='ascii') as handle:
+            return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'  # a zombie has exited already
+    except (OSError, IndexError):
+        return True
+
+
 def cmd_stop(args):
     try:
         info = read_json(args.ready_file)
@@ -316,9 +330,8 @@ def cmd_stop(args):
         pass
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        # serve removes its ready file as the last step of a clean shutdown
+        if not os.path.exists(args.ready_file) or not process_alive(pid):
             break
         time.sleep(0.05)
     else:
