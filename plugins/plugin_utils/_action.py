@@ -19,6 +19,7 @@ import os
 from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.accountops.cloud.plugins.module_utils._http import HAS_REQUESTS
@@ -73,7 +74,10 @@ class TaskAction(ActionBase):
         validation = validator.validate(self._task.args)
         no_log_values = getattr(validation, "_no_log_values", set())
         if validation.error_messages:
-            result.update(failed=True, msg="; ".join(validation.error_messages))
+            # Word unknown options the way AnsibleModule does; the bare validator message starts with the option name.
+            messages = ["Unsupported parameters for (%s) module: %s" % (self.MODULE, error.msg) if isinstance(error, UnsupportedError)
+                        else error.msg for error in validation.errors.errors]
+            result.update(failed=True, msg="; ".join(messages))
             return remove_values(result, no_log_values)
         ctx = ActionContext(check_mode=bool(self._play_context.check_mode), diff=bool(self._play_context.diff))
         failed, outcome = run_task(validation.validated_parameters, ctx, self.TASK)
