@@ -14,6 +14,7 @@ __metaclass__ = type  # pylint: disable=invalid-name
 import ipaddress
 import json
 import random
+import threading
 import time
 import traceback
 
@@ -25,6 +26,7 @@ except ImportError:  # pragma: no cover - Python 2 is not supported by the colle
 try:
     import requests
     from requests.adapters import HTTPAdapter
+    from urllib3.exceptions import MaxRetryError, ResponseError
     from urllib3.util.retry import Retry
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
@@ -42,6 +44,9 @@ RETRY_STATUSES = (429, 502, 503, 504)
 MAX_RETRY_AFTER = 60.0
 # Responses larger than this are refused instead of being parsed into memory.
 MAX_BODY_BYTES = 16 * 1024 * 1024
+
+# When this thread's current request started: a request's retry budget counts from its first attempt.
+_REQUEST_STARTED = threading.local()
 
 
 class ApiError(Exception):
@@ -73,15 +78,18 @@ class ApiError(Exception):
 
 
 class BoundedRetry(Retry):
-    """urllib3 Retry with a cap on Retry-After and a total time budget.
+    """urllib3 Retry with a cap on Retry-After, backoff with jitter from the first retry, and a time budget.
 
     urllib3 honours Retry-After (seconds or an HTTP date) but does not cap it,
-    and counts attempts but not elapsed time. A scheduled job needs both bounds.
+    retries the first time without waiting, and counts attempts but not elapsed
+    time. A scheduled job needs all of these bounded. The budget is per request:
+    no retry is started that would begin more than time_budget seconds after the
+    request's first attempt.
     """
 
     def __init__(self, *args, **kwargs):
         self.time_budget = kwargs.pop("time_budget", None)
-        self.started = kwargs.pop("started", None) or time.monotonic()
+        self.started = kwargs.pop("started", None)
         self.on_retry = kwargs.pop("on_retry", None)
         super(BoundedRetry, self).__init__(*args, **kwargs)
 
@@ -99,16 +107,35 @@ class BoundedRetry(Retry):
             return 0.0
         return min(float(seconds), MAX_RETRY_AFTER)
 
+    def _backoff_base(self):
+        # backoff_factor * 2 ** (n - 1) for the n-th consecutive error, so the first retry waits too.
+        errors = len(self.history)
+        if errors < 1 or not self.backoff_factor:
+            return 0
+        return min(self.backoff_max, self.backoff_factor * (2 ** (errors - 1)))
+
     def get_backoff_time(self):
-        # Full jitter keeps many workers from retrying in lock-step.
-        base = super(BoundedRetry, self).get_backoff_time()
+        # Jitter keeps many workers from retrying in lock-step.
+        base = self._backoff_base()
         return random.uniform(base / 2.0, base) if base > 0 else 0
+
+    def _longest_wait(self, response):
+        """The most this retry sleeps before its next attempt: Retry-After if given, else the backoff without jitter."""
+        if response is not None and self.respect_retry_after_header:
+            retry_after = self.get_retry_after(response)
+            if retry_after:
+                return retry_after
+        return self._backoff_base()
 
     def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
         new_retry = super(BoundedRetry, self).increment(method, url, response, error, _pool, _stacktrace)
-        if self.time_budget is not None and time.monotonic() - self.started > self.time_budget:
-            # Out of budget: stop retrying, the caller turns the last answer into an ApiError.
-            return new_retry.new(total=0, connect=0, read=0, status=0, other=0)
+        started = self.started
+        if started is None:
+            started = getattr(_REQUEST_STARTED, "value", None) or time.monotonic()
+        new_retry.started = started
+        if self.time_budget is not None and time.monotonic() - started + new_retry._longest_wait(response) > self.time_budget:
+            # Out of budget: stop now; the caller turns the last answer or error into an ApiError.
+            raise MaxRetryError(_pool, url, error or ResponseError("retry time budget of %s s used up" % self.time_budget))
         if self.on_retry is not None:
             reason = "HTTP %s" % response.status if response is not None else type(error).__name__
             self.on_retry("%s %s: %s, retrying" % (method, url, reason))
@@ -146,7 +173,9 @@ class HttpClient:
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers["Accept"] = "application/json"
         # ca_path wins over the system store; validate_certs=false turns checking off entirely.
-        self.session.verify = (ca_path or True) if validate_certs else False
+        # Passed with every request too: requests lets REQUESTS_CA_BUNDLE override a session-level setting.
+        self.verify = (ca_path or True) if validate_certs else False
+        self.session.verify = self.verify
         retry = BoundedRetry(
             total=retries, connect=retries, read=retries, status=retries, other=0,
             backoff_factor=0.5, status_forcelist=RETRY_STATUSES,
@@ -161,10 +190,11 @@ class HttpClient:
 
     def request(self, method, url, params=None, json_body=None, data=None, headers=None, auth=None, expect=(200, 201, 204)):
         """Send one request; return the response, or raise ApiError with the API's own error."""
+        _REQUEST_STARTED.value = time.monotonic()
         try:
             response = self.session.request(
                 method, url, params=params, json=json_body, data=data, headers=headers, auth=auth,
-                timeout=self.timeout, stream=True)
+                timeout=self.timeout, stream=True, verify=self.verify)
         except requests.exceptions.SSLError as exc:
             raise ApiError("%s %s: TLS verification failed (%s). Set ca_path to your CA bundle, "
                            "or validate_certs=false for a test system only" % (method, url, _short(exc)), method=method, url=url)
@@ -179,6 +209,9 @@ class HttpClient:
         if response.status_code not in expect:
             code, api_message = self.error_parser(body)
             text = "%s %s failed: HTTP %s" % (method, url, response.status_code)
+            attempts = _attempts(response)
+            if attempts > 1:
+                text += " on attempt %d" % attempts
             if code is not None:
                 text += ", error code %s" % code
             if api_message:
@@ -203,6 +236,11 @@ class HttpClient:
         except (ValueError, UnicodeDecodeError):
             raise ApiError("%s %s: HTTP %s with a body that is not JSON: %s" % (method, url, response.status_code, _snippet(response.body_bytes)),
                            status=response.status_code, request_id=response.request_id, method=method, url=url)
+
+
+def _attempts(response):
+    retries = getattr(getattr(response, "raw", None), "retries", None)
+    return len(getattr(retries, "history", None) or ()) + 1
 
 
 def _read_limited(response, method, url):
