@@ -185,7 +185,7 @@ def resolve_account(client, user_id=None, login=None):
             return client.get_user(user_id)
         except ApiError as exc:
             if exc.status == 404:
-                raise TaskFailed("no account with user_id %s (HTTP 404 from %s)" % (user_id, exc.url))
+                raise TaskFailed("no account with user_id %s (HTTP 404 from %s)" % (user_id, exc.url), **exc.to_result())
             raise
     found = client.find_users_by_login(login)
     if not found:
