@@ -8,7 +8,9 @@ Needs `requests` (the dev virtualenv has it).
 """
 
 import argparse
+import http.client
 import os
+import ssl
 import sys
 import threading
 import time
@@ -52,10 +54,29 @@ def worker(base, token, verify, user_id, mode, stop, counts, index):
     counts[index] = done
 
 
-def run(base, token, verify, user_ids, mode, threads, seconds):
+def raw_worker(base, token, verify, user_id, mode, stop, counts, index):
+    """http.client without requests' per-call overhead: shows the server's own ceiling."""
+    host_port = base.split('//', 1)[1]
+    if base.startswith('https'):
+        conn = http.client.HTTPSConnection(host_port, context=ssl.create_default_context(cafile=verify))
+    else:
+        conn = http.client.HTTPConnection(host_port)
+    headers = {'Authorization': f'Bearer {token}'}
+    done = 0
+    while not stop.is_set():
+        conn.request(mode, f'/api/2/users/{user_id}', headers=headers)
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f'{mode}: {response.status}')
+        done += 1
+    counts[index] = done
+
+
+def run(base, token, verify, user_ids, mode, threads, seconds, target=worker):
     stop = threading.Event()
     counts = [0] * threads
-    pool = [threading.Thread(target=worker, args=(base, token, verify, user_ids[i], mode, stop, counts, i)) for i in range(threads)]
+    pool = [threading.Thread(target=target, args=(base, token, verify, user_ids[i], mode, stop, counts, i)) for i in range(threads)]
     start = time.perf_counter()
     for thread in pool:
         thread.start()
@@ -83,7 +104,11 @@ def main(argv=None):
             for threads in (1, 4):
                 emu.clear_requests()
                 rate = run(base, token, verify, user_ids, mode, threads, args.seconds)
-                print(f'{mode:<4} /api/2/users/{{id}}  {threads} client thread(s): {rate:8.0f} requests/s')
+                print(f'{mode:<4} /api/2/users/{{id}}  requests.Session, {threads} client thread(s): {rate:8.0f} requests/s')
+        for threads in (1, 2):
+            emu.clear_requests()
+            rate = run(base, token, verify, user_ids, 'GET', threads, args.seconds, target=raw_worker)
+            print(f'GET  /api/2/users/{{id}}  http.client,      {threads} client thread(s): {rate:8.0f} requests/s')
     return 0
 
 

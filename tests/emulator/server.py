@@ -412,6 +412,23 @@ class Request:
         return {key: values[-1] for key, values in parsed.items()}
 
 
+def accepts_json(accept):
+    if not accept:
+        return True
+    for item in accept.split(','):
+        media, *params = [part.strip().lower() for part in item.split(';')]
+        quality = 1.0
+        for param in params:
+            if param.startswith('q='):
+                try:
+                    quality = float(param[2:])
+                except ValueError:
+                    pass
+        if quality > 0 and (media in ('*/*', 'application/*', 'application/json') or media.endswith('+json')):
+            return True
+    return False
+
+
 def redact(value):
     if isinstance(value, dict):
         out = {}
@@ -796,6 +813,10 @@ class Emulator:
             if name is None:
                 raise cloud_error(405, f'method {req.method} is not allowed on {req.path}', headers=[('Allow', ', '.join(methods))])
             req.params = {key: unquote(value) for key, value in match.groupdict().items()}
+            if name != 'cloud_token' and not accepts_json(req.headers.get('Accept')):
+                # The spec documents 415 for an Accept header that rules out JSON.
+                raise cloud_error(415, f"Accept {req.headers.get('Accept')!r} does not allow application/json",
+                                  message='Unsupported Media Type')
             return getattr(self, name)(req)
         raise cloud_error(404, f'no such endpoint: {req.path}', message='Not Found')
 

@@ -420,6 +420,8 @@ def test_wrong_content_type_is_415(cloud, error_validator):
     ok = cloud.session.put(f'{cloud.base}/api/2/users/{MARCUS}', data=b'{"version": 2}',
                            headers={'Content-Type': 'application/json; charset=utf-8'})
     assert ok.status_code == 200
+    assert_error(cloud.get(f'/users/{MARCUS}', headers={'Accept': 'text/html'}), 415, error_validator)
+    assert cloud.get(f'/users/{MARCUS}', headers={'Accept': 'text/html, application/json;q=0.9'}).status_code == 200
 
 
 def test_search_limit_and_substring(emu):
