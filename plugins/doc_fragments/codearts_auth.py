@@ -63,9 +63,20 @@ options:
     default: 30
   retries:
     description:
-      - How many times a request is retried after HTTP 429, 502, 503, 504, a connection reset or a timeout.
+      - How many times a request is retried after HTTP 429, 502, 503, 504, a connection reset or a timeout,
+        with exponential backoff and jitter, honouring C(Retry-After) (capped at 60 seconds).
+      - Set to V(0) to turn retries off.
+      - Each retry is reported as a warning (the first five of a task one by one), so a job that only
+        succeeded after retries says so.
     type: int
     default: 3
+  retry_budget:
+    description:
+      - The most seconds one request may take with all its retries and the waits between them. No retry starts
+        when it would begin later than this after the request's first attempt; the task then fails with the last
+        answer or error. O(timeout) still applies to each attempt.
+    type: float
+    default: 120
 notes:
   - On an API failure the task fails with the HTTP status, the API's own error code and message and, when the server
     sends one, its request id in C(msg), and also returns them as C(status), C(error_code), C(error_message),

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
 
 import re
+import threading
 
 from ansible.module_utils.basic import env_fallback
 
@@ -27,6 +28,7 @@ CLOUD_AUTH_SPEC = dict(
     ca_path=dict(type="path"),
     timeout=dict(type="float", default=30),
     retries=dict(type="int", default=3),
+    retry_budget=dict(type="float", default=120),
     token_cache=dict(type="bool", default=True, no_log=False, fallback=(env_fallback, ["ACRONIS_TOKEN_CACHE"])),
 )
 
@@ -42,6 +44,7 @@ CODEARTS_AUTH_SPEC = dict(
     ca_path=dict(type="path"),
     timeout=dict(type="float", default=30),
     retries=dict(type="int", default=3),
+    retry_budget=dict(type="float", default=120),
 )
 
 # Writable contact fields of the API's contactPut schema that a playbook may manage.
@@ -123,6 +126,39 @@ def check_timeout(params):
         raise InputError("timeout must be a positive number of seconds, got %r" % params["timeout"])
     if params.get("retries") is not None and not 0 <= params["retries"] <= 10:
         raise InputError("retries must be between 0 and 10, got %r" % params["retries"])
+    if params.get("retry_budget") is not None and params["retry_budget"] <= 0:
+        raise InputError("retry_budget must be a positive number of seconds, got %r" % params["retry_budget"])
+
+
+class RetryWarnings:
+    """Report retried requests as warnings: the first few one by one, then one line that more followed.
+
+    A job that only succeeded after retries should say so, without 300 lines for a flaky bulk run.
+    """
+
+    def __init__(self, warn, limit=5):
+        self.warn = warn
+        self.limit = limit
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, message):
+        with self._lock:
+            self.count += 1
+            count = self.count
+        if count <= self.limit:
+            self.warn("transient failure: %s" % message)
+        elif count == self.limit + 1:
+            self.warn("more requests were retried after transient failures; only the first %d are listed" % self.limit)
+
+
+def _retry_options(params, on_warning):
+    return dict(
+        timeout=params.get("timeout") or 30,
+        retries=params["retries"] if params.get("retries") is not None else 3,
+        retry_budget=params.get("retry_budget") or 120,
+        on_retry=RetryWarnings(on_warning) if on_warning is not None else None,
+    )
 
 
 def cloud_client(params, on_warning=None):
@@ -139,14 +175,13 @@ def cloud_client(params, on_warning=None):
         return CloudClient(
             params["base_url"], client_id=params.get("client_id"), client_secret=params.get("client_secret"),
             access_token=params.get("access_token"), validate_certs=params.get("validate_certs", True),
-            ca_path=params.get("ca_path"), timeout=params.get("timeout") or 30,
-            retries=params["retries"] if params.get("retries") is not None else 3,
-            token_cache=params.get("token_cache", True), on_warning=on_warning)
+            ca_path=params.get("ca_path"), token_cache=params.get("token_cache", True), on_warning=on_warning,
+            **_retry_options(params, on_warning))
     except ValueError as exc:
         raise InputError(str(exc))
 
 
-def codearts_client(params):
+def codearts_client(params, on_warning=None):
     from ansible_collections.accountops.cloud.plugins.module_utils._codearts import CodeArtsClient
     if not params.get("endpoint"):
         raise InputError("endpoint is required: the CodeArts Repo URL such as https://codehub-ext.cn-north-4.myhuaweicloud.com "
@@ -162,7 +197,6 @@ def codearts_client(params):
             params["endpoint"], auth_token=params.get("auth_token"), iam_endpoint=params.get("iam_endpoint"),
             user_name=params.get("user_name"), password=params.get("password"), domain_name=params.get("domain_name"),
             project_name=params.get("project_name"), validate_certs=params.get("validate_certs", True),
-            ca_path=params.get("ca_path"), timeout=params.get("timeout") or 30,
-            retries=params["retries"] if params.get("retries") is not None else 3)
+            ca_path=params.get("ca_path"), **_retry_options(params, on_warning))
     except ValueError as exc:
         raise InputError(str(exc))

@@ -138,7 +138,9 @@ class BoundedRetry(Retry):
             raise MaxRetryError(_pool, url, error or ResponseError("retry time budget of %s s used up" % self.time_budget))
         if self.on_retry is not None:
             reason = "HTTP %s" % response.status if response is not None else type(error).__name__
-            self.on_retry("%s %s: %s, retrying" % (method, url, reason))
+            attempt = len(new_retry.history) + 1
+            of = " of %d" % (attempt + new_retry.total) if isinstance(new_retry.total, int) else ""
+            self.on_retry("%s %s: %s, retrying (attempt %d%s)" % (method, url, reason, attempt, of))
         return new_retry
 
 

@@ -74,7 +74,7 @@ def _run_state(params, ctx):
 
 
 def _run_codearts_email(params, ctx):
-    client = codearts_client(params)
+    client = codearts_client(params, on_warning=ctx.warn)
     return converge_commit_email(params, client, ctx)
 
 
@@ -127,8 +127,8 @@ def _run_users(params, ctx):
 
 
 def _run_info(params, ctx):
-    del ctx  # read-only: check mode and diff change nothing
-    client = cloud_client(params)
+    # Read-only: check mode and diff change nothing; warnings report retried requests.
+    client = cloud_client(params, on_warning=ctx.warn)
     return read_accounts(client, user_ids=params.get("user_ids"), logins=params.get("logins"), tenant_id=params.get("tenant_id"))
 
 
