@@ -130,14 +130,17 @@ def converge_account(client, user, desired, check_mode, warn):
             if desired.if_activated == "skip":
                 send_email = False
         other = plan.other_fields(user.get("version"))
-        changed = bool(other) or send_email
-        after = dict(before)
+        # After a conflict, start from what was just re-read: when our own earlier write applied but its answer was
+        # lost (and the retry met a stale version), the account has changed since `before` although nothing is left
+        # to send, and the result must still say changed.
+        after = managed_view(user, desired)
         if plan.contact:
-            after["contact"] = dict(before["contact"], **plan.contact)
+            after["contact"] = dict(after["contact"], **plan.contact)
         if plan.enabled is not None:
             after["state"] = "enabled" if plan.enabled else "disabled"
         if send_email:
             after["email"] = plan.email
+        changed = bool(other) or send_email or after != before
         if not changed or check_mode:
             return _result(user, changed, pending, before, after, desired, check_mode, warn, label, send_email)
         try:
