@@ -10,6 +10,7 @@ Only the Python standard library and jsonschema are needed.  See README.md next 
 import argparse
 import base64
 import binascii
+import collections
 import copy
 import datetime
 import email.utils
@@ -73,7 +74,7 @@ DEFAULT_CONFIG = {
     'noop_put_bumps_version': False,
     'iam_token_ttl': 86400,
     'verify_code_ttl': 600,
-    'request_log_max': 200000,
+    'request_log_max': 50000,
     'max_body_bytes': 10 * 1024 * 1024,
 }
 
@@ -466,7 +467,7 @@ class Emulator:
         self.ops = operations
         self.lock = threading.RLock()
         self.log_seq = 0
-        self.request_log = []
+        self.request_log = collections.deque()
         self.outbox = []
         self.mail_seq = 0
         self.faults = []
@@ -532,7 +533,7 @@ class Emulator:
         self.reset_codearts(state.get('codearts') or {})
         self.outbox = []
         self.faults = []
-        self.request_log = []
+        self.request_log = collections.deque(maxlen=int(config['request_log_max']))
 
     def add_user(self, user):
         if user['tenant_id'] not in self.tenants:
@@ -666,10 +667,10 @@ class Emulator:
             'status': status, 'body': body_for_log(req), 'fault': fault, 'request_id': req.request_id,
             'headers': {key.lower(): value for key, value in req.headers.items() if key.lower() not in UNLOGGED_HEADERS},
         }
+        limit = int(self.config['request_log_max'])
+        if self.request_log.maxlen != limit:
+            self.request_log = collections.deque(self.request_log, maxlen=limit)
         self.request_log.append(entry)
-        overflow = len(self.request_log) - int(self.config['request_log_max'])
-        if overflow > 0:
-            del self.request_log[:overflow]
 
     def add_fault(self, rule):
         if not isinstance(rule, dict):
@@ -1472,7 +1473,7 @@ class Emulator:
                 entries = [e for e in self.request_log if e['seq'] > since and (not api or e['api'] == api)]
                 return Reply(200, {'requests': entries})
             if method == 'DELETE':
-                self.request_log = []
+                self.request_log.clear()
                 return Reply(200, {'ok': True})
         if sub == '/outbox':
             if method == 'GET':
@@ -1604,11 +1605,13 @@ class Handler(BaseHTTPRequestHandler):
         elif self.request_version == 'HTTP/1.0':
             lines.append('Connection: keep-alive')
         head = ('\r\n'.join(lines) + '\r\n\r\n').encode('latin-1')
+        if self.command == 'HEAD':
+            payload = b''  # same headers as GET, no body
         self.wfile.write(head + payload if len(payload) < 65536 else head)
         if len(payload) >= 65536:
             self.wfile.write(payload)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = dispatch
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = dispatch
 
 
 class Server(ThreadingHTTPServer):
