@@ -102,11 +102,12 @@ class CloudClient:
                 self._token = None
 
     def request(self, method, path, params=None, json_body=None):
-        """One authenticated call; an expired token is renewed once."""
+        """One authenticated call; an expired token is renewed once; a malformed answer is an ApiError."""
+        validate = answer_check(method, path)
         for attempt in (1, 2):
             token = self._current_token()
             try:
-                return self.http.request_json(method, self.url + path, params=params, json_body=json_body,
+                return self.http.request_json(method, self.url + path, params=params, json_body=json_body, validate=validate,
                                               headers={"Authorization": "Bearer %s" % token})
             except ApiError as exc:
                 can_renew = self.client_id and self.client_secret
@@ -127,7 +128,7 @@ class CloudClient:
         for start in range(0, len(ids), BATCH_SIZE):
             chunk = ids[start:start + BATCH_SIZE]
             data = self.request("GET", "/users", params={"uuids": ",".join(chunk)})
-            users.extend(_items(data, "GET /users"))
+            users.extend(data["items"])
         return users
 
     def iter_tenant_users(self, tenant_id, page_size=PAGE_SIZE):
@@ -135,9 +136,11 @@ class CloudClient:
         params = {"subtree_root_tenant_id": tenant_id, "limit": page_size, "lod": "full"}
         while True:
             data = self.request("GET", "/users", params=params)
-            for user in _items(data, "GET /users"):
+            for user in data["items"]:
                 yield user
-            after = ((data.get("paging") or {}).get("cursors") or {}).get("after")
+            paging = data.get("paging") if isinstance(data.get("paging"), dict) else {}
+            cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+            after = cursors.get("after")
             if not after or not data.get("items"):
                 return
             # The cursor encodes every filter: send it alone.
@@ -161,7 +164,7 @@ class CloudClient:
     def search_user_ids(self, text, tenant_id=None, limit=SEARCH_LIMIT):
         """User ids whose login matches text exactly, and whether search may have cut its list short."""
         data = self.request("GET", "/search", params={"tenant": tenant_id or self.own_tenant_id(), "text": text, "limit": limit})
-        items = _items(data, "GET /search")
+        items = data["items"]
         ids = [item.get("id") for item in items
                if item.get("obj_type") == "user" and item.get("login") == text and item.get("id")]
         return ids, len(items) >= limit
@@ -182,7 +185,43 @@ class CloudClient:
         return [user for user in users if user.get("login") == login and not user.get("deleted_at")]
 
 
-def _items(data, what):
+def user_problem(data):
+    """What keeps data from being a user object this module can work with, or None."""
+    if not isinstance(data, dict):
+        return "a user object was expected, got %s" % type(data).__name__
+    if not isinstance(data.get("id"), str) or not data["id"]:
+        return "the user object has no id"
+    if not isinstance(data.get("version"), int) or isinstance(data.get("version"), bool):
+        return "user %s has no integer version" % data["id"]
+    if not isinstance(data.get("contact", {}), (dict, type(None))):
+        return "user %s has a contact that is not an object" % data["id"]
+    return None
+
+
+def _items_problem(data, item_problem):
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
-        raise ApiError("%s: the answer has no 'items' list" % what)
-    return data["items"]
+        return "the answer has no 'items' list"
+    for index, item in enumerate(data["items"]):
+        problem = item_problem(item)
+        if problem:
+            return "items[%d]: %s" % (index, problem)
+    return None
+
+
+def user_list_problem(data):
+    return _items_problem(data, user_problem)
+
+
+def search_problem(data):
+    return _items_problem(data, lambda item: None if isinstance(item, dict) else "a search hit was expected, got %s" % type(item).__name__)
+
+
+def answer_check(method, path):
+    """The check for the answer of a call, by method and path (None: the caller checks what it uses)."""
+    if path == "/search":
+        return search_problem
+    if path == "/users" and method == "GET":
+        return user_list_problem
+    if path.startswith("/users/") and path.count("/") == 2 and method in ("GET", "PUT"):
+        return user_problem
+    return None

@@ -52,12 +52,12 @@ class CodeArtsClient:
             raise ApiError("POST %s: HTTP 201 without an X-Subject-Token header" % url, status=201, url=url)
         return token
 
-    def request(self, method, path, json_body=None, expect=(200, 201)):
+    def request(self, method, path, json_body=None, expect=(200, 201), validate=None):
         for attempt in (1, 2):
             if not self._token:
                 self._token = self._fetch_token()
             try:
-                return self.http.request_json(method, self.url + path, json_body=json_body,
+                return self.http.request_json(method, self.url + path, json_body=json_body, validate=validate,
                                               headers={"X-Auth-Token": self._token}, expect=expect)
             except ApiError as exc:
                 # Only a token we obtained ourselves can be renewed.
@@ -67,10 +67,19 @@ class CodeArtsClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def get_email(self):
-        return self.request("GET", "/v4/user/emails")
+        return self.request("GET", "/v4/user/emails", validate=email_user_problem)
 
     def send_verify_code(self, email):
         return self.request("POST", "/v4/user/email-verify-code", json_body={"email": email}, expect=(200, 201))
 
     def update_email(self, email, verify_code):
-        return self.request("PUT", "/v4/user/emails", json_body={"email": email, "verify_code": verify_code})
+        return self.request("PUT", "/v4/user/emails", json_body={"email": email, "verify_code": verify_code}, validate=email_user_problem)
+
+
+def email_user_problem(data):
+    """What keeps data from being the user object of /v4/user/emails, or None."""
+    if not isinstance(data, dict):
+        return "a user object was expected, got %s" % type(data).__name__
+    if not isinstance(data.get("commit_email"), str):
+        return "the user object has no commit_email"
+    return None

@@ -228,16 +228,25 @@ class HttpClient:
         response.request_id = request_id
         return response
 
-    def request_json(self, method, url, **kwargs):
-        """Like request(), and parse the JSON body (None for an empty 204)."""
+    def request_json(self, method, url, validate=None, **kwargs):
+        """Like request(), and parse the JSON body (None for an empty 204).
+
+        validate(data) returns what is wrong with a parsed answer, or None; a problem becomes an ApiError
+        that names the status and URL, before the caller can trip over a missing field.
+        """
         response = self.request(method, url, **kwargs)
         if response.status_code == 204:
             return None
         try:
-            return json.loads(response.body_bytes.decode("utf-8"))
+            data = json.loads(response.body_bytes.decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
             raise ApiError("%s %s: HTTP %s with a body that is not JSON: %s" % (method, url, response.status_code, _snippet(response.body_bytes)),
                            status=response.status_code, request_id=response.request_id, method=method, url=url)
+        problem = validate(data) if validate is not None else None
+        if problem:
+            raise ApiError("%s %s: HTTP %s with an unexpected answer: %s" % (method, url, response.status_code, problem),
+                           status=response.status_code, request_id=response.request_id, method=method, url=url)
+        return data
 
 
 def _attempts(response):
