@@ -22,7 +22,7 @@ options:
     description:
       - Client ID of an API client (Settings > API clients in the management portal).
       - Used with O(client_secret) to obtain a token by the OAuth client-credentials grant.
-      - Also needed to find accounts by O(login), because it tells the API client's tenant.
+      - Also needed to find accounts by login, because it tells the API client's tenant.
       - If not set, the value of the E(ACRONIS_CLIENT_ID) environment variable is used.
     type: str
   client_secret:
