@@ -46,7 +46,7 @@ export PYTHON
         integration-2.16 test demo bench lock clean distclean
 
 help:
-	@sed -n '2,20s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,20s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 venv:
 	@scripts/venv.sh $(VENV) $(REQS) $(LOCK)

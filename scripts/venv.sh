@@ -3,8 +3,9 @@
 #
 # usage: scripts/venv.sh VENV_DIR REQUIREMENTS_FILE [LOCK_FILE]
 #
-# The venv carries a stamp (.requirements.sha256) keyed on the hash of every
-# tests/requirements*.txt file plus the lock file and the python version; when
+# The venv carries a stamp (.requirements.sha256) keyed on the hash of the
+# requirements file, the files it includes (-r/-c), the lock file and the
+# python version; when
 # the stamp matches nothing is done, otherwise the venv is rebuilt from
 # scratch so removed pins do not linger.
 #
@@ -26,8 +27,23 @@ if [[ -n "$lock" && ( "${VENV_NO_LOCK:-0}" == 1 || ! -f "$lock" ) ]]; then
     lock=
 fi
 
-req_dir=$(dirname "$req")
-hash_inputs=("$req_dir"/requirements*.txt)
+# the requirements file plus everything it pulls in with -r / -c, recursively
+mapfile -t hash_inputs < <("$python" - "$req" <<'PY'
+import os, re, sys
+seen, todo = [], [sys.argv[1]]
+while todo:
+    path = os.path.normpath(todo.pop(0))
+    if path in seen or not os.path.isfile(path):
+        continue
+    seen.append(path)
+    with open(path, encoding='utf-8') as handle:
+        for line in handle:
+            match = re.match(r'\s*(?:-r|-c|--requirement|--constraint)[\s=]+(\S+)', line)
+            if match:
+                todo.append(os.path.join(os.path.dirname(path), match.group(1)))
+print('\n'.join(seen))
+PY
+)
 if [[ -n "$lock" ]]; then
     hash_inputs+=("$lock")
 fi

@@ -84,8 +84,12 @@ class PlaybookResult:
         return '<PlaybookResult rc=%s tasks=%d>' % (self.rc, len(self.results))
 
     def tasks(self, name):
-        """Return every task record (one per host/run) whose task name is ``name``."""
-        return [r for r in self.results if r.get('task') == name]
+        """Return every task record (one per host/run) called ``name``.
+
+        ``name`` matches the displayed name (``role : task`` inside a role) or the
+        task's own name (its action when it has no name).
+        """
+        return [r for r in self.results if name in (r.get('task'), r.get('name'))]
 
     def task(self, name, host=None):
         """Return the result dict of the (last) task called ``name``; KeyError if it did not run."""

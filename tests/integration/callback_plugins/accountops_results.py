@@ -17,6 +17,9 @@ short_description: write each task result as a JSON line (test harness)
 description:
   - Appends one JSON object per task result (and a final stats line) to the
     file named by the E(ACCOUNTOPS_RESULTS_FILE) environment variable.
+  - C(task) is the displayed name (prefixed with the role inside a role),
+    C(name) the task's own name (its action when it has none) and C(role) the
+    role name.
   - The recorded result is the dictionary Ansible hands to callbacks, that is
     already censored for C(no_log).
   - Used by tests/integration/conftest.py only; not part of the collection.
@@ -78,9 +81,12 @@ class CallbackModule(CallbackBase):
         data = self._result_dict(result)
         if status == 'ok' and data.get('changed'):
             status = 'changed'
+        role = getattr(task, '_role', None)
         record = {
             'event': event,
             'task': task.get_name() if task is not None else None,
+            'name': (getattr(task, 'name', None) or getattr(task, 'action', None)) if task is not None else None,
+            'role': role.get_name() if role is not None else None,
             'action': getattr(task, 'action', None),
             'host': self._host_name(result),
             'status': status,
