@@ -70,7 +70,7 @@ class CloudClient:
         expires_on = data.get("expires_on") or (time.time() + float(data.get("expires_in") or 0))
         if self.cache is not None:
             try:
-                self.cache.put(self.url, self.client_id, data["access_token"], expires_on)
+                self.cache.put(self.url, self.client_id, data["access_token"], expires_on, secret=self.client_secret)
             except (TokenCacheError, OSError) as exc:
                 self._warn("token cache not written: %s" % exc)
         return data["access_token"]
@@ -82,7 +82,7 @@ class CloudClient:
     def _load_token(self):
         if self.cache is not None:
             try:
-                self._token = self.cache.get(self.url, self.client_id)
+                self._token = self.cache.get(self.url, self.client_id, secret=self.client_secret)
             except (TokenCacheError, OSError) as exc:
                 self._warn("token cache not used: %s" % exc)
                 self.cache = None
@@ -98,7 +98,7 @@ class CloudClient:
         with self._token_lock:
             if self._token == token:
                 if self.cache is not None:
-                    self.cache.drop(self.url, self.client_id)
+                    self.cache.drop(self.url, self.client_id, secret=self.client_secret)
                 self._token = None
 
     def request(self, method, path, params=None, json_body=None):

@@ -36,8 +36,13 @@ class FileTokenCache:
     def __init__(self, directory=None):
         self.directory = directory or default_cache_dir()
 
-    def _path(self, url, client_id):
-        key = hashlib.sha256(("%s\n%s" % (url, client_id)).encode("utf-8")).hexdigest()
+    def _path(self, url, client_id, secret=None):
+        # The secret's hash is part of the key, so a wrong or rotated secret never rides on a token
+        # fetched with the right one. Only this one-way digest of it reaches the file name.
+        parts = [url, client_id]
+        if secret is not None:
+            parts.append(hashlib.sha256(secret.encode("utf-8")).hexdigest())
+        key = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
         return os.path.join(self.directory, key + ".json")
 
     def _check_safe(self, path, want_dir):
@@ -55,9 +60,9 @@ class FileTokenCache:
             os.makedirs(self.directory, mode=0o700)
         self._check_safe(self.directory, want_dir=True)
 
-    def get(self, url, client_id):
+    def get(self, url, client_id, secret=None):
         """Return a token still valid for EXPIRY_MARGIN seconds, else None."""
-        path = self._path(url, client_id)
+        path = self._path(url, client_id, secret)
         if not os.path.exists(path):
             return None
         self._check_safe(self.directory, want_dir=True)
@@ -71,7 +76,7 @@ class FileTokenCache:
             pass
         return None
 
-    def put(self, url, client_id, access_token, expires_on):
+    def put(self, url, client_id, access_token, expires_on, secret=None):
         self._ensure_dir()
         # Write to a 0600 temp file, then rename: readers never see a half-written token.
         handle, temp_path = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
@@ -79,14 +84,14 @@ class FileTokenCache:
             os.fchmod(handle, 0o600)
             with os.fdopen(handle, "w") as stream:
                 json.dump({"access_token": access_token, "expires_on": expires_on}, stream)
-            os.rename(temp_path, self._path(url, client_id))
+            os.rename(temp_path, self._path(url, client_id, secret))
         except BaseException:
             if os.path.exists(temp_path):
                 os.unlink(temp_path)
             raise
 
-    def drop(self, url, client_id):
+    def drop(self, url, client_id, secret=None):
         try:
-            os.unlink(self._path(url, client_id))
+            os.unlink(self._path(url, client_id, secret))
         except OSError:
             pass

@@ -113,7 +113,7 @@ class TokenServer:
 
 def test_client_ignores_a_foreign_cache_warns_and_asks_for_a_token(tmp_path, monkeypatch):
     directory = str(tmp_path / "tokens")
-    FileTokenCache(directory).put(URL, "client", "planted-token", time.time() + 3600)
+    FileTokenCache(directory).put(URL, "client", "planted-token", time.time() + 3600, secret=SECRET)
     foreign_lstat(monkeypatch, lambda path: path.endswith(".json"))
     warnings = []
     client = CloudClient(URL, client_id="client", client_secret=SECRET, cache_dir=directory, on_warning=warnings.append)

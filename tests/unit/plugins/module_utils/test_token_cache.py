@@ -52,3 +52,12 @@ def test_drop(tmp_path):
     cache.put("u", "c", "tok", time.time() + 3600)
     cache.drop("u", "c")
     assert cache.get("u", "c") is None
+
+
+def test_a_different_secret_does_not_reuse_the_token(tmp_path):
+    cache = FileTokenCache(str(tmp_path / "tokens"))
+    cache.put("u", "c", "tok", time.time() + 3600, secret="right")
+    assert cache.get("u", "c", secret="right") == "tok"
+    assert cache.get("u", "c", secret="wrong") is None
+    with open(os.path.join(cache.directory, os.listdir(cache.directory)[0])) as handle:
+        assert "right" not in handle.read()
