@@ -282,6 +282,44 @@ def test_codearts_credential_type_drives_the_module(demo_emulator, run_playbook,
     assert secret not in result.stdout + result.stderr + json.dumps(result.records)
 
 
+FAKE_CREDENTIAL_TYPE_MODULE = """#!/usr/bin/python
+# Test double of awx.awx.credential_type: records its arguments, talks to no AWX.
+import json
+import os
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        name=dict(required=True), description=dict(), kind=dict(), inputs=dict(type='dict'),
+        injectors=dict(type='dict'), state=dict(default='present')), supports_check_mode=True)
+    with open(os.environ['FAKE_AWX_RECORD'], 'a') as handle:
+        handle.write(json.dumps(module.params) + '\\n')
+    module.exit_json(changed=True)
+
+
+main()
+"""
+
+
+def test_awx_credential_types_example_sends_the_shipped_definitions(run_playbook, tmp_path):
+    """docs/examples/awx_credential_types.yml against a stand-in awx.awx.credential_type module."""
+    from tests.integration.conftest import collections_root  # pylint: disable=import-outside-toplevel
+    modules = tmp_path / 'fake' / 'ansible_collections' / 'awx' / 'awx' / 'plugins' / 'modules'
+    modules.mkdir(parents=True)
+    (modules / 'credential_type.py').write_text(FAKE_CREDENTIAL_TYPE_MODULE, encoding='utf-8')
+    (modules.parent.parent / 'galaxy.yml').write_text('namespace: awx\nname: awx\nversion: 0.0.1\n', encoding='utf-8')
+    record = tmp_path / 'record.jsonl'
+    result = run_playbook(os.path.join(REPO_ROOT, 'docs', 'examples', 'awx_credential_types.yml'), env={
+        'ANSIBLE_COLLECTIONS_PATH': os.pathsep.join([str(tmp_path / 'fake'), collections_root()]),
+        'FAKE_AWX_RECORD': str(record)}).assert_ok()
+    sent = [json.loads(line) for line in record.read_text(encoding='utf-8').splitlines()]
+    expected = [load_type(ACRONIS_TYPE), load_type(CODEARTS_TYPE)]
+    assert [dict((key, call[key]) for key in expected[0]) for call in sent] == expected
+    assert all(call['state'] == 'present' for call in sent)
+    assert result.changed == 1  # one looped task
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # 4. The account_sync role
 
@@ -294,6 +332,20 @@ ROLE_PLAYBOOK = """
   roles:
     - role: accountops.cloud.account_sync
 """
+
+
+def test_role_example_job_playbook_with_example_accounts(demo_emulator, run_playbook, emulator):
+    """docs/examples/account_sync.yml with docs/examples/accounts.yml, as the example job template runs it."""
+    del demo_emulator
+    with open(os.path.join(REPO_ROOT, 'docs', 'examples', 'accounts.yml'), encoding='utf-8') as handle:
+        variables = yaml.safe_load(handle)
+    env = {'ACRONIS_BASE_URL': emulator.url, 'ACRONIS_CLIENT_ID': DEMO_CLIENT_ID, 'ACRONIS_CLIENT_SECRET': DEMO_CLIENT_SECRET}
+    playbook = os.path.join(REPO_ROOT, 'docs', 'examples', 'account_sync.yml')
+    first = run_playbook(playbook, extra_vars=variables, env=env).assert_ok()
+    stats = first.task(ROLE + 'Publish the summary for AWX workflows')['ansible_stats']['data']['account_sync']
+    assert (stats['total'], stats['failed'], stats['pending_accounts']) == (5, 0, ['sofia.alvarez'])
+    assert stats['changed'] == 4
+    assert run_playbook(playbook, extra_vars=variables, env=env).assert_ok().changed == 0
 
 
 @pytest.fixture
@@ -354,9 +406,9 @@ def test_role_reports_each_failure_and_fails_the_job(demo_emulator, run_role):
     assert result.status(ROLE + 'Converge the accounts with cloud_users') == 'changed'  # not failed: reported below
     assert demo_emulator.user(PRIYA)['contact']['email'] == 'priya.shah@globex-new.example', 'the others converged'
     items = [item for item in result.items if item['task'] == ROLE + 'Report the accounts that failed']
-    assert [item['result']['msg'] for item in items] == ["no account with login 'no.such.user'",
-                                                        "users[3].user_id must be a UUID such as "
-                                                        "1c234e69-5469-424a-a6d1-ff5658b387a6, got 'not-a-uuid'"]
+    assert [item['result']['msg'] for item in items] == [
+        "no account with login 'no.such.user'",
+        "users[3].user_id must be a UUID such as 1c234e69-5469-424a-a6d1-ff5658b387a6, got 'not-a-uuid'"]
     stats = _stats(result)
     assert (stats['status'], stats['failed'], stats['changed']) == ('failed', 2, 2)
     assert [entry['login'] for entry in stats['failed_accounts']] == ['no.such.user', None]
@@ -384,6 +436,8 @@ def test_role_validates_its_input_before_any_request(demo_emulator, run_role):
     assert result.rc != 0
     assert 'state' in result.stdout + result.stderr and 'gone' in result.stdout + result.stderr
     assert not demo_emulator.requests(), 'argument_specs stop the job before any request'
+    missing = run_role({})
+    assert missing.rc != 0 and 'account_sync_accounts' in missing.stdout + missing.stderr
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -424,9 +478,9 @@ def test_ansible_runner_job_with_injected_credentials(demo_emulator, tmp_path):
         _missing('ansible-runner')
     from tests.integration.conftest import collections_root  # pylint: disable=import-outside-toplevel
 
-    acronis_env, acronis_safe, _ = render_injectors(load_type(ACRONIS_TYPE), {
+    acronis_env, acronis_safe, _extra = render_injectors(load_type(ACRONIS_TYPE), {
         'base_url': demo_emulator.url, 'client_id': DEMO_CLIENT_ID, 'client_secret': DEMO_CLIENT_SECRET})
-    codearts_env, _safe, _ = render_injectors(load_type(CODEARTS_TYPE), {
+    codearts_env, _safe, _extra = render_injectors(load_type(CODEARTS_TYPE), {
         'endpoint': demo_emulator.url, 'iam_endpoint': demo_emulator.url, 'user_name': IAM_USER, 'password': IAM_PASSWORD,
         'domain_name': IAM_DOMAIN, 'project_name': 'cn-north-4'})
     secrets = [DEMO_CLIENT_SECRET, IAM_PASSWORD]
