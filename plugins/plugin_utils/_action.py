@@ -77,7 +77,8 @@ class TaskAction(ActionBase):
             # Word unknown options the way AnsibleModule does; the bare validator message starts with the option name.
             messages = ["Unsupported parameters for (%s) module: %s" % (self.MODULE, error.msg) if isinstance(error, UnsupportedError)
                         else error.msg for error in validation.errors.errors]
-            result.update(failed=True, msg="; ".join(messages))
+            # AnsibleModule's failure carries the invocation too (no_log values masked below).
+            result.update(failed=True, msg="; ".join(messages), invocation={"module_args": validation.validated_parameters})
             return remove_values(result, no_log_values)
         ctx = ActionContext(check_mode=bool(self._play_context.check_mode), diff=bool(self._play_context.diff))
         failed, outcome = run_task(validation.validated_parameters, ctx, self.TASK)
