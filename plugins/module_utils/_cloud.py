@@ -136,8 +136,7 @@ class CloudClient:
         params = {"subtree_root_tenant_id": tenant_id, "limit": page_size, "lod": "full"}
         while True:
             data = self.request("GET", "/users", params=params)
-            for user in data["items"]:
-                yield user
+            yield from data["items"]
             paging = data.get("paging") if isinstance(data.get("paging"), dict) else {}
             cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
             after = cursors.get("after")

@@ -105,7 +105,6 @@ CODEARTS_USER_EMAIL = Task(
     _run_codearts_email)
 
 
-
 def _run_users(params, ctx):
     if not 1 <= params["workers"] <= 32:
         raise InputError("workers must be between 1 and 32, got %d" % params["workers"])

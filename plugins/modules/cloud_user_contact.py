@@ -18,7 +18,7 @@ description:
   - If the account was changed by someone else between the read and the write, the module reads it again and applies only
     what still differs.
 author:
-  - accountops.cloud maintainers
+  - accountops.cloud maintainers (@accountops)
 extends_documentation_fragment:
   - accountops.cloud.cloud_auth
   - accountops.cloud.user_selector

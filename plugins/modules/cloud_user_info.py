@@ -15,7 +15,7 @@ description:
   - UUIDs are read in batches of 100 (C(GET /users?uuids=)); a tenant is listed page by page
     (C(GET /users?subtree_root_tenant_id=)).
 author:
-  - accountops.cloud maintainers
+  - accountops.cloud maintainers (@accountops)
 extends_documentation_fragment:
   - accountops.cloud.cloud_auth
 attributes:

@@ -15,7 +15,7 @@ description:
     account's state differs from O(state).
   - A disabled account cannot log in, and its tokens are refused.
 author:
-  - accountops.cloud maintainers
+  - accountops.cloud maintainers (@accountops)
 extends_documentation_fragment:
   - accountops.cloud.cloud_auth
   - accountops.cloud.user_selector

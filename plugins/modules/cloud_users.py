@@ -20,7 +20,7 @@ description:
   - Every entry gets a result in RV(results), in input order. An invalid entry or one account's failure does not stop the
     others; the task fails at the end, naming each failed account.
 author:
-  - accountops.cloud maintainers
+  - accountops.cloud maintainers (@accountops)
 extends_documentation_fragment:
   - accountops.cloud.cloud_auth
   - accountops.cloud.attributes

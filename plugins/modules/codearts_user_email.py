@@ -19,7 +19,7 @@ description:
   - When the address differs and neither O(verify_code) nor O(send_verify_code) is given, the task fails and explains
     the two steps.
 author:
-  - accountops.cloud maintainers
+  - accountops.cloud maintainers (@accountops)
 extends_documentation_fragment:
   - accountops.cloud.codearts_auth
   - accountops.cloud.attributes
