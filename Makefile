@@ -10,6 +10,7 @@
 #   make units-2.16 / integration-2.16   the same on the ansible-core 2.16 floor
 #   make demo          run docs/examples/demo.yml twice against the emulator
 #   make bench         tests/benchmarks/run.py, if present
+#   make release-checks  docs, changelog, lint, AWX/EE/runner/role, galaxy build+install (tests/release/run_checks.sh)
 #   make venv          .venv with the pinned tests/requirements.txt (idempotent)
 #   make collection    lay the tree out as build/ansible_collections/accountops/cloud
 #   make lock          re-resolve the transitive-dependency lock files
@@ -33,7 +34,7 @@ PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 SANITY_ARGS ?=
 UNITS_ARGS ?=
-TEST_STAGES ?= sanity units integration units-2.16 integration-2.16
+TEST_STAGES ?= sanity units integration release-checks units-2.16 integration-2.16
 
 REQS := tests/requirements.txt
 REQS_FLOOR := tests/requirements-2.16.txt
@@ -42,7 +43,9 @@ LOCK_FLOOR := tests/requirements-2.16-lock.txt
 
 export PYTHON
 
-.PHONY: help venv venv-2.16 collection sanity units units-2.16 integration \
+RELEASE_VENV ?= .cache/venv-release
+
+.PHONY: help venv venv-2.16 collection sanity units units-2.16 integration release-checks \
         integration-2.16 test demo bench lock clean distclean
 
 help:
@@ -71,6 +74,9 @@ integration: venv collection
 
 integration-2.16: venv-2.16 collection
 	scripts/integration.sh $(VENV_FLOOR) $(BUILD) $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+release-checks:
+	tests/release/run_checks.sh $(RELEASE_VENV)
 
 test:
 	@MAKE="$(MAKE)" scripts/run_stages.sh $(TEST_STAGES)
