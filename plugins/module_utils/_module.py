@@ -14,6 +14,29 @@ from ansible_collections.accountops.cloud.plugins.module_utils._args import Inpu
 from ansible_collections.accountops.cloud.plugins.module_utils._http import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, ApiError
 
 
+def given_no_log_values(argument_spec, params):
+    """The values given for top-level no_log options, found even when argument validation failed part-way.
+
+    ansible-core stops collecting no_log values at the first option with suboptions whose value is not a dict
+    (for example contact: "text"), and then fails with an invocation that shows every parameter, secrets
+    included. Masking these as well closes that gap.
+    """
+    values = set()
+    if not isinstance(params, dict):
+        return values
+    for name, spec in argument_spec.items():
+        value = params.get(name)
+        if spec.get("no_log") and value is not None and value != "":
+            values.add(value if isinstance(value, str) else str(value))
+    return values
+
+
+class _Module(AnsibleModule):
+    def fail_json(self, msg, **kwargs):  # pylint: disable=arguments-differ
+        self.no_log_values.update(given_no_log_values(self.argument_spec, self.params))
+        super(_Module, self).fail_json(msg, **kwargs)
+
+
 class ModuleContext:
     """The reporting interface a Task sees: check mode, diff mode and warnings."""
 
@@ -44,7 +67,7 @@ def run_task(params, ctx, task):
 
 
 def run_module(task):
-    module = AnsibleModule(**task.module_kwargs())
+    module = _Module(**task.module_kwargs())
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     failed, result = run_task(module.params, ModuleContext(module), task)

@@ -23,7 +23,7 @@ from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.accountops.cloud.plugins.module_utils._http import HAS_REQUESTS
-from ansible_collections.accountops.cloud.plugins.module_utils._module import run_task
+from ansible_collections.accountops.cloud.plugins.module_utils._module import given_no_log_values, run_task
 
 LOCAL_CONNECTIONS = ("local",)
 
@@ -72,7 +72,7 @@ class TaskAction(ActionBase):
         validator = ArgumentSpecValidator(self.TASK.argument_spec, mutually_exclusive=self.TASK.mutually_exclusive,
                                           required_one_of=self.TASK.required_one_of)
         validation = validator.validate(self._task.args)
-        no_log_values = getattr(validation, "_no_log_values", set())
+        no_log_values = set(getattr(validation, "_no_log_values", set())) | given_no_log_values(self.TASK.argument_spec, self._task.args)
         if validation.error_messages:
             # Word unknown options the way AnsibleModule does; the bare validator message starts with the option name.
             messages = ["Unsupported parameters for (%s) module: %s" % (self.MODULE, error.msg) if isinstance(error, UnsupportedError)
