@@ -99,6 +99,9 @@ def check_contact(contact, option):
     for key, value in contact.items():
         if key == "email" or value is None:
             continue
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            # A list or dict would be written as its Python repr; a bool is usually unquoted YAML (country: NO).
+            raise InputError("%s.%s must be a string, got %s %r; quote the value in YAML" % (option, key, type(value).__name__, value))
         if not isinstance(value, str):
             value = str(value)
         if len(value) > CONTACT_VALUE_MAX:
