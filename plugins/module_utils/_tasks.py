@@ -42,9 +42,11 @@ SELECTOR_SPEC = dict(
 )
 SELECTOR_RULES = dict(mutually_exclusive=[("user_id", "login")], required_one_of=[("user_id", "login")])
 
-CONTACT_SUBOPTIONS = dict((field, dict(type="str")) for field in CONTACT_FIELDS)
+# raw, not str: Ansible would turn a list or a boolean into its text ("['a', 'b']", "False") before
+# check_contact() could refuse it.
+CONTACT_SUBOPTIONS = dict((field, dict(type="raw")) for field in CONTACT_FIELDS)
 # Declared so that the error can point to the right module instead of "unsupported parameter".
-CONTACT_SUBOPTIONS["email"] = dict(type="str")
+CONTACT_SUBOPTIONS["email"] = dict(type="raw")
 
 
 def _cloud_spec(**options):

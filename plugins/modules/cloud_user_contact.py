@@ -27,60 +27,61 @@ options:
   contact:
     description:
       - The contact fields to manage. Only the fields given are compared and changed.
-      - Each value is at most 1000 characters.
+      - Each value is a string of at most 1000 characters; a number is taken as text. A list, a dictionary or a
+        boolean is refused before any request (quote values such as C(NO) or C(yes) in YAML).
     type: dict
     required: true
     suboptions:
       firstname:
         description: First name.
-        type: str
+        type: raw
       lastname:
         description: Last name.
-        type: str
+        type: raw
       address1:
         description: First address line.
-        type: str
+        type: raw
       address2:
         description: Second address line.
-        type: str
+        type: raw
       city:
         description: City.
-        type: str
+        type: raw
       state:
         description: State or region.
-        type: str
+        type: raw
       zipcode:
         description: Postal code.
-        type: str
+        type: raw
       country:
         description: Country.
-        type: str
+        type: raw
       phone:
         description: Phone number.
-        type: str
+        type: raw
       fax:
         description: Fax number.
-        type: str
+        type: raw
       title:
         description: Job title.
-        type: str
+        type: raw
       website:
         description: URL of the user's organization.
-        type: str
+        type: raw
       industry:
         description: Industry name.
-        type: str
+        type: raw
       organization_size:
         description: Size of the user's organization, for example C(50-100).
-        type: str
+        type: raw
       language:
         description: Language code of the contact, for example C(en).
-        type: str
+        type: raw
       email:
         description:
           - Not accepted here; setting it fails with a message pointing to M(accountops.cloud.cloud_user_email),
             because an activated account's email changes only after the user confirms it.
-        type: str
+        type: raw
 seealso:
   - module: accountops.cloud.cloud_user_email
   - module: accountops.cloud.cloud_users
