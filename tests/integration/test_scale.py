@@ -590,6 +590,26 @@ def test_play_over_inventory_hosts(emulator, demo_state, run_playbook, cloud_aut
     assert kinds(emulator.requests())['write'] == 0
 
 
+def test_one_cloud_users_task_per_slice(emulator, demo_state, run_playbook, cloud_auth, tmp_path):
+    """The docs/awx-job-slicing.md pattern: desired state composed by the inventory, one run_once task per slice."""
+    emulator.reset(scale_state(demo_state, 60))
+    source = write_source(tmp_path, tenant_id=GLOBEX,
+                          compose={'cloud_desired': "{'user_id': cloud_user_id, 'contact': {'language': 'en'}}"})
+    book = playbook([{'name': 'Slice', 'run_once': True, 'register': 'sync', 'accountops.cloud.cloud_users': {
+        'if_activated': 'skip', 'users': "{{ ansible_play_hosts | map('extract', hostvars, 'cloud_desired') | list }}"}}],
+        hosts='cloud_accounts')
+    # An AWX slice job sees a subset of the hosts; --limit stands in for it here.
+    run = run_playbook(book, inventory=source, env=auth_env(cloud_auth), args=['--limit', 'cloud_accounts[0:19]']).assert_ok()
+    assert len(run.tasks('Slice')) == 1
+    result = run.task('Slice')
+    assert result['summary'] == {'total': 20, 'changed': 20, 'pending_confirmation': 0, 'failed': 0}
+    log = emulator.requests()
+    assert kinds(log) == {'token': 1, 'read': 1 + 1, 'write': 20}  # the inventory's listing, one batch read
+    changed = set(entry['path'].rsplit('/', 1)[1] for entry in puts(log))
+    assert changed == set(item['user_id'] for item in result['results'])
+    assert all(entry['body']['contact'] == {'language': 'en'} for entry in puts(log))
+
+
 @pytest.mark.parametrize('bad', ['no_url', 'wrong_secret'])
 def test_inventory_errors_are_clear(emulator, demo_state, cloud_auth, tmp_path, bad):
     emulator.reset(demo_state)
