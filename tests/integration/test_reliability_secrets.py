@@ -100,6 +100,10 @@ def full_run_playbook():
     codearts = {'endpoint': '{{ base_url }}', 'auth_token': '{{ codearts_token }}'}
     iam = {'endpoint': '{{ base_url }}', 'iam_endpoint': '{{ base_url }}', 'user_name': 'alice', 'password': '{{ iam_password }}',
            'domain_name': 'acme', 'project_name': 'cn-north-4'}
+    wrong_secret = dict(cloud, user_id=TOM, state='enabled')
+    wrong_secret['client_secret'] = '{{ wrong_client_secret }}'
+    wrong_password = dict(iam)
+    wrong_password['password'] = '{{ wrong_client_secret }}'
     tasks = [
         t('Email, not activated', 'cloud_user_email', user_id=PRIYA, email='priya.new@globex.example'),
         t('Email, activated', 'cloud_user_email', login='jane.cooper', email='jane.new@acme-msp.example'),
@@ -114,14 +118,13 @@ def full_run_playbook():
           user_id=JANE, contact={'phone': '+1 000'}),
         t('Missing account fails', 'cloud_user_contact', user_id=MISSING, contact={'title': 'x'}),
         # the token cache is keyed by the secret too: a cached token is not used with a wrong secret
-        t('Wrong secret fails', 'cloud_user_state', **dict(cloud, client_secret='{{ wrong_client_secret }}', user_id=TOM, state='enabled')),
+        t('Wrong secret fails', 'cloud_user_state', **wrong_secret),
         t('Overloaded API fails', 'cloud_user_contact', user_id=BILL, contact={'title': 'x'}, retries=1),
         t('Bad argument fails', 'cloud_user_contact', user_id=JANE, contact='not a dict'),
         t('CodeArts by token, ask for a code', 'codearts_user_email', email='alice@acme.example', send_verify_code=True, **codearts),
         t('CodeArts by IAM password, ask for a code', 'codearts_user_email', email='alice@acme.example', send_verify_code=True, **iam),
         t('CodeArts wrong code fails', 'codearts_user_email', email='alice@acme.example', verify_code='{{ wrong_verify_code }}', **codearts),
-        t('CodeArts wrong IAM password fails', 'codearts_user_email', email='alice@acme.example',
-          **dict(iam, password='{{ wrong_client_secret }}')),
+        t('CodeArts wrong IAM password fails', 'codearts_user_email', email='alice@acme.example', **wrong_password),
     ]
     for task in tasks:
         module = next(key for key in task if key.startswith('accountops.cloud.'))
