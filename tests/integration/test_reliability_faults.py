@@ -297,6 +297,23 @@ def test_expired_token_in_a_bulk_run_gets_exactly_one_reauthentication(emulator,
     record_figures('expired_token_bulk', faults=len(rejected), survived=len(rejected), reauthentications=1)
 
 
+def test_expired_iam_token_gets_exactly_one_reauthentication(emulator, demo_state, run_playbook, codearts_auth):
+    demo_state['config']['iam_token_ttl'] = 2
+    emulator.reset(demo_state)
+    emulator.add_fault(method='GET', path='^/v4/user/emails$', kind='latency', latency_ms=2500, count=1)
+    iam = dict(endpoint=codearts_auth['endpoint'], iam_endpoint=codearts_auth['endpoint'], user_name='alice',
+               password='demo-iam-password', domain_name='acme', project_name='cn-north-4')
+    book = play(task('Ask for a code', 'codearts_user_email', email='alice@acme.example', send_verify_code=True, **iam))
+    run = run_playbook(book)
+    assert_clean(run)
+    assert run.task('Ask for a code')['verify_code_sent'] is True, run.explain()
+    log = emulator.requests()
+    assert len([r for r in log if r['path'] == '/v3/auth/tokens']) == 2
+    assert [r['status'] for r in log if r['path'] == '/v4/user/email-verify-code'] == [401, 201]
+    assert len([mail for mail in emulator.outbox() if mail.get('kind') == 'verify_code']) == 1
+    record_figures('expired_iam_token', faults=1, survived=1, reauthentications=1)
+
+
 def test_a_token_refused_again_after_renewal_fails_without_looping(demo, run_playbook, cloud_auth):
     demo.add_fault(method='GET', path=USER_PATH, kind='status', status=401, count=5)
     run = run_playbook(contact_change(cloud_auth))
