@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import json
+import functools
+
+from tests.integration.playbooks import one_play, task as module_task, writes
 
 MARCUS = '2d505445-8642-4ac6-b068-374eff7ff432'  # activated, version 2, many contact fields set
 PRIYA = '6e558353-dc84-4d01-bd04-8ef3c64898ec'  # version 1
@@ -10,22 +12,10 @@ MODULE = 'accountops.cloud.cloud_user_contact'
 
 
 def play(*tasks, cloud=None):
-    entry = {'name': 'cloud_user_contact', 'hosts': 'localhost', 'gather_facts': False, 'tasks': list(tasks)}
-    if cloud:
-        entry['module_defaults'] = {'group/accountops.cloud.cloud': cloud}
-    return json.dumps([entry], indent=2)
+    return one_play(*tasks, cloud=cloud)
 
 
-def task(name, ignore_errors=False, **args):
-    entry = {'name': name, MODULE: args}
-    if ignore_errors:
-        entry['ignore_errors'] = True
-    return entry
-
-
-def writes(log):
-    """Requests that change something: anything but GET and the token request."""
-    return [r for r in log if r['method'] != 'GET' and not r['path'].endswith('/idp/token')]
+task = functools.partial(module_task, MODULE)
 
 
 def contact_of(emulator, user_id):

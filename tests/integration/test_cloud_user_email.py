@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from tests.integration.playbooks import one_play, task as module_task, writes
 
 PRIYA = '6e558353-dc84-4d01-bd04-8ef3c64898ec'  # not activated, version 1
 JANE = '6c5f167d-bcb4-41f9-8958-39a366ecee7f'  # activated, version 1
@@ -10,23 +10,13 @@ MODULE = 'accountops.cloud.cloud_user_email'
 
 
 def play(*tasks, cloud=None):
-    """A one-play playbook (JSON is YAML) with the cloud auth set once through the action group."""
-    entry = {'name': 'cloud_user_email', 'hosts': 'localhost', 'gather_facts': False, 'tasks': list(tasks)}
-    if cloud:
-        entry['module_defaults'] = {'group/accountops.cloud.cloud': cloud}
-    return json.dumps([entry], indent=2)
+    return one_play(*tasks, cloud=cloud)
 
 
 def task(name, ignore_errors=False, **args):
-    entry = {'name': name, MODULE: args, 'register': 'out'}
-    if ignore_errors:
-        entry['ignore_errors'] = True
+    entry = module_task(MODULE, name, ignore_errors, **args)
+    entry['register'] = 'out'
     return entry
-
-
-def writes(log):
-    """Requests that change something: anything but GET and the token request."""
-    return [r for r in log if r['method'] != 'GET' and not r['path'].endswith('/idp/token')]
 
 
 def warnings_of(result):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import json
+import functools
+
+from tests.integration.playbooks import one_play, task as module_task, writes
 
 PRIYA = '6e558353-dc84-4d01-bd04-8ef3c64898ec'  # enabled, version 1
 TOM = '00f10a4e-5e2d-40f8-8fb7-46966b8297d4'  # disabled, version 5
@@ -11,22 +13,10 @@ MODULE = 'accountops.cloud.cloud_user_state'
 
 
 def play(*tasks, cloud=None):
-    entry = {'name': 'cloud_user_state', 'hosts': 'localhost', 'gather_facts': False, 'tasks': list(tasks)}
-    if cloud:
-        entry['module_defaults'] = {'group/accountops.cloud.cloud': cloud}
-    return json.dumps([entry], indent=2)
+    return one_play(*tasks, cloud=cloud)
 
 
-def task(name, ignore_errors=False, **args):
-    entry = {'name': name, MODULE: args}
-    if ignore_errors:
-        entry['ignore_errors'] = True
-    return entry
-
-
-def writes(log):
-    """Requests that change something: anything but GET and the token request."""
-    return [r for r in log if r['method'] != 'GET' and not r['path'].endswith('/idp/token')]
+task = functools.partial(module_task, MODULE)
 
 
 def no_traceback(run):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import json
+import functools
+
+from tests.integration.playbooks import one_play, task as module_task
 
 MODULE = 'accountops.cloud.codearts_user_email'
 ALICE_EMAIL = 'alice_iid@example.com'  # commit email of the user of the demo token
@@ -10,17 +12,10 @@ NEW = 'alice@acme.example'
 
 
 def play(*tasks, codearts=None):
-    entry = {'name': 'codearts_user_email', 'hosts': 'localhost', 'gather_facts': False, 'tasks': list(tasks)}
-    if codearts:
-        entry['module_defaults'] = {'group/accountops.cloud.codearts': codearts}
-    return json.dumps([entry], indent=2)
+    return one_play(*tasks, codearts=codearts)
 
 
-def task(name, ignore_errors=False, **args):
-    entry = {'name': name, MODULE: args}
-    if ignore_errors:
-        entry['ignore_errors'] = True
-    return entry
+task = functools.partial(module_task, MODULE)
 
 
 def calls(emulator):

@@ -9,6 +9,8 @@ import os
 import urllib.request
 import uuid
 
+from tests.integration.playbooks import book, play, task, token_requests, writes
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEMO_PLAYBOOK = os.path.join(os.path.dirname(os.path.dirname(HERE)), 'docs', 'examples', 'demo.yml')
 MSP = 'cc6f6ef1-7d48-4da2-9cdf-3473ba866f4a'  # tenant of the demo API client
@@ -16,38 +18,6 @@ GLOBEX = 'c43cda73-2ee8-41fa-8f29-820d0e70a5c1'  # a customer below it
 PRIYA = '6e558353-dc84-4d01-bd04-8ef3c64898ec'
 MARCUS = '2d505445-8642-4ac6-b068-374eff7ff432'
 TOM = '00f10a4e-5e2d-40f8-8fb7-46966b8297d4'
-
-
-def play(tasks, cloud=None, codearts=None, name='accountops'):
-    entry = {'name': name, 'hosts': 'localhost', 'gather_facts': False, 'tasks': list(tasks)}
-    defaults = {}
-    if cloud:
-        defaults['group/accountops.cloud.cloud'] = cloud
-    if codearts:
-        defaults['group/accountops.cloud.codearts'] = codearts
-    if defaults:
-        entry['module_defaults'] = defaults
-    return entry
-
-
-def book(*plays):
-    return json.dumps(list(plays), indent=2)
-
-
-def task(name, module, ignore_errors=False, **args):
-    entry = {'name': name, 'accountops.cloud.' + module: args}
-    if ignore_errors:
-        entry['ignore_errors'] = True
-    return entry
-
-
-def writes(log):
-    """Requests that change something: anything but GET and the token requests."""
-    return [r for r in log if r['method'] != 'GET' and not r['path'].endswith(('/idp/token', '/v3/auth/tokens'))]
-
-
-def token_requests(log):
-    return [r for r in log if r['path'].endswith('/idp/token')]
 
 
 def new_user(login, tenant_id=GLOBEX):
@@ -67,11 +37,11 @@ def test_module_defaults_set_auth_once_and_one_token_serves_the_playbook(emulato
                                                                          codearts_auth_tls, tmp_path):
     emulator.reset(demo_state)
     tasks = [
-        task('Email', 'cloud_user_email', login='priya.shah', email='priya@globex.example'),
-        task('Contact', 'cloud_user_contact', user_id=MARCUS, contact={'city': 'Bristol'}),
-        task('State', 'cloud_user_state', login='tom.eriksen', state='enabled'),
-        task('Contact again', 'cloud_user_contact', login='priya.shah', contact={'title': 'Engineer'}),
-        task('Commit email', 'codearts_user_email', email='ALICE_IID@example.com'),
+        task('cloud_user_email', 'Email', login='priya.shah', email='priya@globex.example'),
+        task('cloud_user_contact', 'Contact', user_id=MARCUS, contact={'city': 'Bristol'}),
+        task('cloud_user_state', 'State', login='tom.eriksen', state='enabled'),
+        task('cloud_user_contact', 'Contact again', login='priya.shah', contact={'title': 'Engineer'}),
+        task('codearts_user_email', 'Commit email', email='ALICE_IID@example.com'),
     ]
     # a fresh token cache: the first task asks for a token, the others reuse it
     env = {'XDG_CACHE_HOME': str(tmp_path / 'cache')}
@@ -96,10 +66,10 @@ def test_module_defaults_set_auth_once_and_one_token_serves_the_playbook(emulato
 def test_auth_from_environment_variables(emulator, demo_state, run_playbook, auth_vars):
     emulator.reset(demo_state)
     tasks = [
-        task('Email', 'cloud_user_email', user_id=PRIYA, email='priya@globex.example'),
-        task('State', 'cloud_user_state', login='li.wei', state='disabled'),
-        task('Contact', 'cloud_user_contact', login='marcus.webb', contact={'phone': '+44 20 7946 0999'}),
-        task('Commit email', 'codearts_user_email', email='alice@acme.example', send_verify_code=True),
+        task('cloud_user_email', 'Email', user_id=PRIYA, email='priya@globex.example'),
+        task('cloud_user_state', 'State', login='li.wei', state='disabled'),
+        task('cloud_user_contact', 'Contact', login='marcus.webb', contact={'phone': '+44 20 7946 0999'}),
+        task('codearts_user_email', 'Commit email', email='alice@acme.example', send_verify_code=True),
     ]
     run = run_playbook(book(play(tasks)), env=auth_vars['env']).assert_ok()
     assert [r['status'] for r in run.results] == ['changed', 'changed', 'changed', 'ok']
@@ -116,8 +86,8 @@ def test_login_lookup_picks_the_exact_login_among_substring_hits(emulator, demo_
     exact = new_user('jdoe')
     demo_state['users'] += similar + [exact]  # the exact one last, where a 10-hit search would miss it
     emulator.reset(demo_state)
-    tasks = [task('Exact', 'cloud_user_state', login='jdoe', state='disabled'),
-             task('Substring only', 'cloud_user_state', ignore_errors=True, login='jdo', state='disabled')]
+    tasks = [task('cloud_user_state', 'Exact', login='jdoe', state='disabled'),
+             task('cloud_user_state', 'Substring only', ignore_errors=True, login='jdo', state='disabled')]
 
     run = run_playbook(book(play(tasks, cloud=cloud_auth))).assert_ok()
     assert run.task('Exact')['changed'] is True
@@ -137,7 +107,7 @@ def test_login_lookup_lists_the_tenant_when_search_is_cut_short(emulator, demo_s
     emulator.reset(demo_state)
     exact_id = new_user('jdoe')['id']
 
-    run = run_playbook(book(play([task('Exact', 'cloud_user_contact', login='jdoe', contact={'city': 'Oslo'})],
+    run = run_playbook(book(play([task('cloud_user_contact', 'Exact', login='jdoe', contact={'city': 'Oslo'})],
                                  cloud=cloud_auth))).assert_ok()
     assert run.task('Exact')['changed'] is True
     assert run.task('Exact')['user']['id'] == exact_id
@@ -151,8 +121,8 @@ def test_login_lookup_not_found_and_ambiguous(emulator, demo_state, run_playbook
     twins = [dict(new_user('sam.twin'), id='7e1b2c3d-0000-4000-8000-00000000000%d' % i) for i in (1, 2)]
     demo_state['users'] += twins
     emulator.reset(demo_state)
-    tasks = [task('Missing', 'cloud_user_email', ignore_errors=True, login='no.such.user', email='x@example.com'),
-             task('Ambiguous', 'cloud_user_email', ignore_errors=True, login='sam.twin', email='x@example.com')]
+    tasks = [task('cloud_user_email', 'Missing', ignore_errors=True, login='no.such.user', email='x@example.com'),
+             task('cloud_user_email', 'Ambiguous', ignore_errors=True, login='sam.twin', email='x@example.com')]
 
     run = run_playbook(book(play(tasks, cloud=cloud_auth))).assert_ok()
     assert run.status('Missing') == 'failed'
@@ -170,14 +140,14 @@ def test_bad_selectors_and_missing_auth_fail_before_any_request(emulator, demo_s
     no_url = dict(cloud_auth, base_url=None)
     no_secret = dict(cloud_auth, client_secret=None)
     tasks = [
-        task('Both', 'cloud_user_state', True, user_id=PRIYA, login='priya.shah', state='disabled', **cloud_auth),
-        task('Neither', 'cloud_user_state', True, state='disabled', **cloud_auth),
-        task('Malformed UUID', 'cloud_user_contact', True, user_id='6e558353-dc84-41f9', contact={'city': 'X'}, **cloud_auth),
-        task('No base_url', 'cloud_user_email', True, login='priya.shah', email='p@example.com', **no_url),
-        task('No secret', 'cloud_user_state', True, login='priya.shah', state='disabled', **no_secret),
-        task('No endpoint', 'codearts_user_email', True, email='a@example.com', auth_token=codearts_auth['auth_token']),
-        task('No token', 'codearts_user_email', True, email='a@example.com', endpoint=codearts_auth['endpoint']),
-        task('Partial IAM', 'codearts_user_email', True, email='a@example.com', endpoint=codearts_auth['endpoint'],
+        task('cloud_user_state', 'Both', True, user_id=PRIYA, login='priya.shah', state='disabled', **cloud_auth),
+        task('cloud_user_state', 'Neither', True, state='disabled', **cloud_auth),
+        task('cloud_user_contact', 'Malformed UUID', True, user_id='6e558353-dc84-41f9', contact={'city': 'X'}, **cloud_auth),
+        task('cloud_user_email', 'No base_url', True, login='priya.shah', email='p@example.com', **no_url),
+        task('cloud_user_state', 'No secret', True, login='priya.shah', state='disabled', **no_secret),
+        task('codearts_user_email', 'No endpoint', True, email='a@example.com', auth_token=codearts_auth['auth_token']),
+        task('codearts_user_email', 'No token', True, email='a@example.com', endpoint=codearts_auth['endpoint']),
+        task('codearts_user_email', 'Partial IAM', True, email='a@example.com', endpoint=codearts_auth['endpoint'],
              user_name='alice', password='demo-iam-password'),
     ]
     run = run_playbook(book(play(tasks))).assert_ok()
@@ -220,14 +190,14 @@ def test_no_secret_in_very_verbose_output(emulator, demo_state, run_playbook, cl
     bad_iam = dict(iam)
     bad_iam['password'] += '-x'
     with_secret = play([
-        task('Contact', 'cloud_user_contact', user_id=MARCUS, contact={'city': 'York'}),
-        task('Email', 'cloud_user_email', login='priya.shah', email='priya@globex.example'),
-        task('Commit email', 'codearts_user_email', email='alice@acme.example', verify_code=verify_code, **codearts_auth),
-        task('Code reused', 'codearts_user_email', True, email='alice2@acme.example', verify_code=verify_code, **codearts_auth),
-        task('IAM user', 'codearts_user_email', email='bob.new@acme.example', send_verify_code=True, **iam),
-        task('Bad IAM password', 'codearts_user_email', True, email='bob@acme.example', **bad_iam),
+        task('cloud_user_contact', 'Contact', user_id=MARCUS, contact={'city': 'York'}),
+        task('cloud_user_email', 'Email', login='priya.shah', email='priya@globex.example'),
+        task('codearts_user_email', 'Commit email', email='alice@acme.example', verify_code=verify_code, **codearts_auth),
+        task('codearts_user_email', 'Code reused', True, email='alice2@acme.example', verify_code=verify_code, **codearts_auth),
+        task('codearts_user_email', 'IAM user', email='bob.new@acme.example', send_verify_code=True, **iam),
+        task('codearts_user_email', 'Bad IAM password', True, email='bob@acme.example', **bad_iam),
     ], cloud=cloud_auth, name='with client secret')
-    with_token = play([task('State', 'cloud_user_state', user_id=TOM, state='enabled', base_url=cloud_auth['base_url'],
+    with_token = play([task('cloud_user_state', 'State', user_id=TOM, state='enabled', base_url=cloud_auth['base_url'],
                             access_token=access_token)], name='with access token')
 
     run = run_playbook(book(with_secret, with_token), verbosity=3, diff=True).assert_ok()
