@@ -279,13 +279,14 @@ def segments(log):
 
 
 def test_playbook_runs_check_mode_predicts_and_converge(emulator, demo_state, run_playbook):
-    examples = {'count': 0}
+    examples = {'count': 0, 'accounts': 0}
 
     @settings(max_examples=PLAYBOOK_EXAMPLES, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
     @given(scenarios)
     def check(scenario):
         examples['count'] += 1
+        examples['accounts'] += len(scenario['accounts'])
         emulator.reset(initial_state(demo_state, scenario))
         args = bulk_args(emulator, scenario)
         task = {'accountops.cloud.cloud_users': args, 'ignore_errors': True, 'diff': True}
@@ -303,4 +304,4 @@ def test_playbook_runs_check_mode_predicts_and_converge(emulator, demo_state, ru
         check_converged(emulator, scenario, real, second, [entry for entry in parts[2] if entry['method'] == 'PUT'])
 
     check()
-    record_figures('properties_playbook', examples=examples['count'])
+    record_figures('properties_playbook', examples=examples['count'], accounts=examples['accounts'])
