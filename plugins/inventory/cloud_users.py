@@ -126,6 +126,10 @@ options:
     default: cloud_
 notes:
   - Plays over these hosts should set C(gather_facts=false); there is no machine to gather facts from.
+  - ansible-core forks a worker per host and task, about 15 to 25 ms per host on a 2-core controller whatever the task
+    does. To change many accounts, prefer one M(accountops.cloud.cloud_users) task with C(run_once=true) over the
+    play's hosts (for example C(users) built with C(ansible_play_hosts | map('extract', hostvars, 'desired'))); see
+    C(docs/awx-job-slicing.md) for sliced AWX jobs.
   - With O(cache=true) the cache holds the account fields listed above, keyed by the configuration file, the API URL and
     the tenant; never a secret or a token.
 seealso:
