@@ -20,6 +20,8 @@ from ansible_collections.accountops.cloud.plugins.module_utils._http import ApiE
 
 # Up to this many logins are looked up one search each; more cost one listing of the tenant instead.
 SEARCH_PER_LOGIN_MAX = 10
+# Concurrent batch reads: enough to hide round trips, few enough to be gentle with the API.
+READERS_MAX = 4
 ITEM_KEYS = ("user_id", "login", "email", "contact", "state", "if_activated")
 # Warnings name at most this many accounts, so 5,000 pending confirmations stay one readable line.
 NAMES_IN_WARNING = 10
@@ -108,7 +110,8 @@ def converge_many(client, raw_items, check_mode, warn, workers=8, defaults=None,
     valid = [item for item in items if item.outcome["error"] is None]
 
     # Read: ids in batches of 100, logins by search or one tenant listing.
-    by_id = dict((user["id"], user) for user in client.get_users(sorted(set(item.user_id for item in valid if item.user_id))))
+    wanted_ids = sorted(set(item.user_id for item in valid if item.user_id))
+    by_id = dict((user["id"], user) for user in client.get_users(wanted_ids, readers=min(workers, READERS_MAX)))
     by_login = resolve_logins(client, sorted(set(item.login for item in valid if item.login)), tenant_id)
     owners = {}
     for item in valid:

@@ -71,6 +71,7 @@ def run_module(task):
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     failed, result = run_task(module.params, ModuleContext(module), task)
+    result["invocation"] = task.invocation(module.params)
     if failed:
         module.fail_json(**result)
     module.exit_json(**result)

@@ -24,12 +24,25 @@ from ansible_collections.accountops.cloud.plugins.module_utils._commit_email imp
 class Task:
     """What a module needs: its argument spec, its validation rules and a run(params, ctx) function."""
 
-    def __init__(self, name, argument_spec, run, mutually_exclusive=None, required_one_of=None):
+    def __init__(self, name, argument_spec, run, mutually_exclusive=None, required_one_of=None, summarized_options=()):
         self.name = name
         self.argument_spec = argument_spec
         self.run = run
         self.mutually_exclusive = mutually_exclusive or []
         self.required_one_of = required_one_of or []
+        self.summarized_options = summarized_options
+
+    def invocation(self, params):
+        """The `invocation` a result carries: the arguments, with long lists shown by their length.
+
+        Echoing a 10,000-account input back costs masking, transfer and copying for something
+        only -vvv shows; the module and its action plugin both use this, so they agree.
+        """
+        args = dict(params)
+        for option in self.summarized_options:
+            if isinstance(args.get(option), list):
+                args[option] = "(%d entries, not repeated here)" % len(args[option])
+        return {"module_args": args}
 
     def module_kwargs(self):
         return dict(argument_spec=self.argument_spec, mutually_exclusive=self.mutually_exclusive,
@@ -140,7 +153,7 @@ CLOUD_USERS = Task(
          if_activated=dict(type="str", default="request_confirmation", choices=list(IF_ACTIVATED_CHOICES)),
          workers=dict(type="int", default=8),
          tenant_id=dict(type="str")),
-    _run_users)
+    _run_users, summarized_options=("users",))
 
 CLOUD_USER_INFO = Task(
     "cloud_user_info",

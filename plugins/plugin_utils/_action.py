@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
 
 import datetime
+import json
 import os
 
 from ansible.module_utils.basic import missing_required_lib
@@ -53,6 +54,26 @@ def plain(value):
     if isinstance(value, bytes):
         return to_text(value, errors="surrogate_or_strict")
     return str(value)
+
+
+def masked(result, no_log_values):
+    """remove_values(result, no_log_values), skipped when it provably changes nothing.
+
+    remove_values walks every string of the result: about 0.3 s for a 10,000-account cloud_users result.
+    When no secret occurs in the result's JSON text there is nothing to replace. That proof only holds for
+    secrets JSON writes as they are (no quote, backslash or control character), so others take the full walk.
+    """
+    secrets = [value for value in no_log_values if value]
+    if not secrets:
+        return result
+    # remove_values also masks True/False/None whose str() is a secret; JSON spells those differently.
+    written_as_is = all(json.dumps(value, ensure_ascii=False)[1:-1] == value and value not in ("True", "False", "None")
+                        for value in secrets)
+    if written_as_is:
+        text = json.dumps(result, ensure_ascii=False, default=str)
+        if not any(value in text for value in secrets):
+            return result
+    return remove_values(result, no_log_values)
 
 
 class ActionContext:
@@ -106,8 +127,8 @@ class TaskAction(ActionBase):
             messages = ["Unsupported parameters for (%s) module: %s" % (self.MODULE, error.msg) if isinstance(error, UnsupportedError)
                         else error.msg for error in validation.errors.errors]
             # AnsibleModule's failure carries the invocation too (no_log values masked below).
-            result.update(failed=True, msg="; ".join(messages), invocation={"module_args": validation.validated_parameters})
-            return remove_values(result, no_log_values)
+            result.update(failed=True, msg="; ".join(messages), invocation=self.TASK.invocation(validation.validated_parameters))
+            return masked(result, no_log_values)
         ctx = ActionContext(check_mode=bool(self._play_context.check_mode), diff=bool(self._play_context.diff))
         failed, outcome = run_task(validation.validated_parameters, ctx, self.TASK)
         result.update(outcome)
@@ -115,5 +136,5 @@ class TaskAction(ActionBase):
             result["failed"] = True
         if ctx.warnings:
             result["warnings"] = ctx.warnings
-        result["invocation"] = {"module_args": validation.validated_parameters}
-        return remove_values(result, no_log_values)
+        result["invocation"] = self.TASK.invocation(validation.validated_parameters)
+        return masked(result, no_log_values)

@@ -34,7 +34,7 @@ class FakeCloudClient:
             raise ApiError("GET /users/%s failed: HTTP 404" % user_id, status=404, url="/users/%s" % user_id)
         return copy.deepcopy(self.users[user_id])
 
-    def get_users(self, user_ids):
+    def get_users(self, user_ids, readers=1):  # pylint: disable=unused-argument
         self.calls.append(("BATCH", tuple(user_ids)))
         return [copy.deepcopy(self.users[uid]) for uid in user_ids if uid in self.users]
 
