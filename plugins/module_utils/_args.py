@@ -19,20 +19,26 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.accountops.cloud.plugins.module_utils._codearts import DEFAULT_IAM_ENDPOINT
 
-CLOUD_AUTH_SPEC = dict(
-    base_url=dict(type="str", fallback=(env_fallback, ["ACRONIS_BASE_URL"])),
-    client_id=dict(type="str", no_log=False, fallback=(env_fallback, ["ACRONIS_CLIENT_ID"])),
-    client_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["ACRONIS_CLIENT_SECRET"])),
-    access_token=dict(type="str", no_log=True, fallback=(env_fallback, ["ACRONIS_ACCESS_TOKEN"])),
+# Every module's HTTP connection options, documented in doc_fragments/connection.py.
+CONNECTION_SPEC = dict(
     validate_certs=dict(type="bool", default=True),
     ca_path=dict(type="path"),
     timeout=dict(type="float", default=30),
     retries=dict(type="int", default=3),
     retry_budget=dict(type="float", default=120),
+)
+
+CLOUD_AUTH_SPEC = dict(
+    CONNECTION_SPEC,
+    base_url=dict(type="str", fallback=(env_fallback, ["ACRONIS_BASE_URL"])),
+    client_id=dict(type="str", no_log=False, fallback=(env_fallback, ["ACRONIS_CLIENT_ID"])),
+    client_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["ACRONIS_CLIENT_SECRET"])),
+    access_token=dict(type="str", no_log=True, fallback=(env_fallback, ["ACRONIS_ACCESS_TOKEN"])),
     token_cache=dict(type="bool", default=True, no_log=False, fallback=(env_fallback, ["ACRONIS_TOKEN_CACHE"])),
 )
 
 CODEARTS_AUTH_SPEC = dict(
+    CONNECTION_SPEC,
     endpoint=dict(type="str", fallback=(env_fallback, ["CODEARTS_REPO_ENDPOINT"])),
     auth_token=dict(type="str", no_log=True, fallback=(env_fallback, ["HUAWEICLOUD_AUTH_TOKEN"])),
     iam_endpoint=dict(type="str", default=DEFAULT_IAM_ENDPOINT, fallback=(env_fallback, ["HUAWEICLOUD_IAM_ENDPOINT"])),
@@ -40,11 +46,6 @@ CODEARTS_AUTH_SPEC = dict(
     password=dict(type="str", no_log=True, fallback=(env_fallback, ["HUAWEICLOUD_PASSWORD"])),
     domain_name=dict(type="str", fallback=(env_fallback, ["HUAWEICLOUD_DOMAIN_NAME"])),
     project_name=dict(type="str", fallback=(env_fallback, ["HUAWEICLOUD_PROJECT_NAME"])),
-    validate_certs=dict(type="bool", default=True),
-    ca_path=dict(type="path"),
-    timeout=dict(type="float", default=30),
-    retries=dict(type="int", default=3),
-    retry_budget=dict(type="float", default=120),
 )
 
 # Writable contact fields of the API's contactPut schema that a playbook may manage.

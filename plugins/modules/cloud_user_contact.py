@@ -21,6 +21,7 @@ author:
   - accountops.cloud maintainers (@accountops)
 extends_documentation_fragment:
   - accountops.cloud.cloud_auth
+  - accountops.cloud.connection
   - accountops.cloud.user_selector
   - accountops.cloud.attributes
 options:

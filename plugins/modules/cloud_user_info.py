@@ -18,6 +18,7 @@ author:
   - accountops.cloud maintainers (@accountops)
 extends_documentation_fragment:
   - accountops.cloud.cloud_auth
+  - accountops.cloud.connection
 attributes:
   check_mode:
     support: full

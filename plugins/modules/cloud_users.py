@@ -23,6 +23,7 @@ author:
   - accountops.cloud maintainers (@accountops)
 extends_documentation_fragment:
   - accountops.cloud.cloud_auth
+  - accountops.cloud.connection
   - accountops.cloud.attributes
 options:
   users:

@@ -22,6 +22,7 @@ author:
   - accountops.cloud maintainers (@accountops)
 extends_documentation_fragment:
   - accountops.cloud.codearts_auth
+  - accountops.cloud.connection
   - accountops.cloud.attributes
 options:
   email:
