@@ -45,7 +45,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, REPO)
 
-from tests.emulator.harness import Emulator  # noqa: E402  pylint: disable=wrong-import-position
+from tests.emulator.harness import Emulator, request_kinds as kinds  # noqa: E402  pylint: disable=wrong-import-position
 
 CLIENT_ID = '3663410d-4b70-4860-860c-8db82bffab8e'
 CLIENT_SECRET = 'demo-client-secret-0123456789'
@@ -115,22 +115,6 @@ class TreeSampler(threading.Thread):
                 total = 0
             self.peak_kib = max(self.peak_kib, total)
             self.stop.wait(self.interval)
-
-
-def kinds(log):
-    out = {'token': 0, 'read': 0, 'write': 0, 'errors': 0}
-    for entry in log:
-        if entry.get('api') != 'cloud':
-            continue
-        if entry['path'].endswith('/idp/token'):
-            out['token'] += 1
-        elif entry['method'] == 'GET':
-            out['read'] += 1
-        else:
-            out['write'] += 1
-        if entry['status'] >= 400:
-            out['errors'] += 1
-    return out
 
 
 class Bench:

@@ -107,6 +107,23 @@ def generate_certificates(workdir):
     return paths
 
 
+def request_kinds(log):
+    """Cloud-API requests of a request log by kind: token, read (GET), write (anything else), and errors (>= 400)."""
+    counts = {'token': 0, 'read': 0, 'write': 0, 'errors': 0}
+    for entry in log:
+        if entry.get('api') != 'cloud':
+            continue
+        if entry['path'].endswith('/idp/token'):
+            counts['token'] += 1
+        elif entry['method'] == 'GET':
+            counts['read'] += 1
+        else:
+            counts['write'] += 1
+        if entry['status'] >= 400:
+            counts['errors'] += 1
+    return counts
+
+
 def read_json(path):
     with open(path, encoding='utf-8') as handle:
         return json.load(handle)

@@ -16,6 +16,8 @@ import sys
 
 import pytest
 
+from tests.emulator.harness import request_kinds
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 MSP = 'cc6f6ef1-7d48-4da2-9cdf-3473ba866f4a'      # the demo API client's own tenant
@@ -75,17 +77,9 @@ def accounts(emulator):
 
 def kinds(log):
     """Requests of the cloud API by kind: token, read (GET), write (anything else)."""
-    out = {'token': 0, 'read': 0, 'write': 0}
-    for entry in log:
-        if entry['api'] != 'cloud':
-            continue
-        if entry['path'].endswith('/idp/token'):
-            out['token'] += 1
-        elif entry['method'] == 'GET':
-            out['read'] += 1
-        else:
-            out['write'] += 1
-    return out
+    counts = request_kinds(log)
+    del counts['errors']
+    return counts
 
 
 def batch_reads(log):
