@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 TOKEN_PATHS = ('/idp/token', '/v3/auth/tokens')
 
@@ -44,3 +45,42 @@ def writes(log):
 
 def token_requests(log):
     return [r for r in log if r['path'].endswith(TOKEN_PATHS)]
+
+
+# A connection plugin that is the local connection under another name: with it the collection's
+# action plugins see a connection that is not 'local' and run the module itself, in a new process.
+MODULE_LOCAL_CONNECTION = '''
+from __future__ import annotations
+
+DOCUMENTATION = """
+    name: module_local
+    short_description: the local connection under another name (accountops.cloud tests)
+    description:
+        - Runs on the controller like ansible.builtin.local, but the transport is not named local,
+          so accountops.cloud action plugins fall back to running the module.
+    author: accountops.cloud maintainers (@accountops)
+    options: {}
+    extends_documentation_fragment:
+        - connection_pipelining
+"""
+
+from ansible.plugins.connection.local import Connection as LocalConnection
+
+
+class Connection(LocalConnection):
+    transport = 'module_local'
+
+    def get_option(self, option, hostvars=None):
+        if option in ('become_success_timeout', 'become_strip_preamble'):
+            return {'become_success_timeout': 10, 'become_strip_preamble': True}[option]
+        return super().get_option(option, hostvars=hostvars)
+'''
+
+
+def write_module_local_connection(folder):
+    """Write the module_local connection plugin; return the folder to put in ANSIBLE_CONNECTION_PLUGINS."""
+    plugins = os.path.join(str(folder), 'connection_plugins')
+    os.makedirs(plugins, exist_ok=True)
+    with open(os.path.join(plugins, 'module_local.py'), 'w', encoding='utf-8') as handle:
+        handle.write(MODULE_LOCAL_CONNECTION)
+    return plugins

@@ -17,6 +17,7 @@ import sys
 import pytest
 
 from tests.emulator.harness import request_kinds
+from tests.integration.playbooks import write_module_local_connection
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -26,35 +27,6 @@ INITECH = '4ca1e001-9ed2-4a53-a8f0-61c0efa2402b'  # another partner, outside the
 JANE = '6c5f167d-bcb4-41f9-8958-39a366ecee7f'     # demo account: activated, login jane.cooper
 PRIYA = '6e558353-dc84-4d01-bd04-8ef3c64898ec'    # demo account: not activated, login priya.shah
 SECRET_ENV = ('ACRONIS_BASE_URL', 'ACRONIS_CLIENT_ID', 'ACRONIS_CLIENT_SECRET')
-
-# A connection plugin that is the local connection under another name: with it the collection's
-# action plugins see a connection that is not 'local' and run the module itself, in a new process.
-MODULE_LOCAL_CONNECTION = '''
-from __future__ import annotations
-
-DOCUMENTATION = """
-    name: module_local
-    short_description: the local connection under another name (accountops.cloud tests)
-    description:
-        - Runs on the controller like ansible.builtin.local, but the transport is not named local,
-          so accountops.cloud action plugins fall back to running the module.
-    author: accountops.cloud maintainers (@accountops)
-    options: {}
-    extends_documentation_fragment:
-        - connection_pipelining
-"""
-
-from ansible.plugins.connection.local import Connection as LocalConnection
-
-
-class Connection(LocalConnection):
-    transport = 'module_local'
-
-    def get_option(self, option, hostvars=None):
-        if option in ('become_success_timeout', 'become_strip_preamble'):
-            return {'become_success_timeout': 10, 'become_strip_preamble': True}[option]
-        return super().get_option(option, hostvars=hostvars)
-'''
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------
@@ -427,9 +399,7 @@ def comparable(result):
 
 
 def test_action_plugin_and_module_give_the_same_results(emulator, demo_state, run_playbook, cloud_auth, tmp_path):
-    plugins = tmp_path / 'connection_plugins'
-    plugins.mkdir()
-    (plugins / 'module_local.py').write_text(MODULE_LOCAL_CONNECTION)
+    plugins = write_module_local_connection(tmp_path)
     state = copy.deepcopy(demo_state)
     # A no_log value that also shows up in the API's answers must be masked in both
     secret = cloud_auth['client_secret']
