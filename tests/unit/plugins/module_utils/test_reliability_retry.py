@@ -14,12 +14,9 @@ __metaclass__ = type  # pylint: disable=invalid-name
 import email.utils
 import json
 import socket
-import threading
 import time
 
 import pytest
-
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from urllib3.util import retry as urllib3_retry
 
@@ -29,43 +26,6 @@ from ansible_collections.accountops.cloud.plugins.module_utils._cloud import sea
 from ansible_collections.accountops.cloud.plugins.module_utils._http import MAX_RETRY_AFTER, ApiError, BoundedRetry, HttpClient
 
 UID = "1c234e69-5469-424a-a6d1-ff5658b387a6"
-
-
-class ScriptedHandler(BaseHTTPRequestHandler):
-    """Answers each request with the next (status, headers, body) of the server's script; 200 {} when it runs out."""
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, *args):  # pylint: disable=arguments-differ
-        pass
-
-    def do_GET(self):  # pylint: disable=invalid-name
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        self.server.seen.append((time.monotonic(), self.command, self.path))
-        status, headers, body = self.server.script.pop(0) if self.server.script else (200, {}, b"{}")
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_PUT = do_POST = do_GET
-
-
-@pytest.fixture
-def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), ScriptedHandler)
-    httpd.script = []
-    httpd.seen = []
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    httpd.url = "http://127.0.0.1:%d" % httpd.server_address[1]
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def retry_with_history(errors, **kwargs):
