@@ -57,11 +57,13 @@ def plain(value):
 
 
 def masked(result, no_log_values):
-    """remove_values(result, no_log_values), skipped when it provably changes nothing.
+    """remove_values(result, no_log_values), with the walk skipped where it provably changes nothing.
 
-    remove_values walks every string of the result: about 0.3 s for a 10,000-account cloud_users result.
-    When no secret occurs in the result's JSON text there is nothing to replace. That proof only holds for
-    secrets JSON writes as they are (no quote, backslash or control character), so others take the full walk.
+    remove_values walks every string of the result: about 0.2 s for a 10,000-account cloud_users result.
+    The invocation echoes the arguments, secrets included, so it always takes the walk (it is small: long
+    lists are summarized). The rest is returned as is when no secret occurs in its JSON text; that proof
+    only holds for secrets JSON writes as they are (no quote, backslash or control character), so a
+    result with other secrets takes the full walk.
     """
     secrets = [value for value in no_log_values if value]
     if not secrets:
@@ -69,11 +71,15 @@ def masked(result, no_log_values):
     # remove_values also masks True/False/None whose str() is a secret; JSON spells those differently.
     written_as_is = all(json.dumps(value, ensure_ascii=False)[1:-1] == value and value not in ("True", "False", "None")
                         for value in secrets)
-    if written_as_is:
-        text = json.dumps(result, ensure_ascii=False, default=str)
-        if not any(value in text for value in secrets):
-            return result
-    return remove_values(result, no_log_values)
+    if not written_as_is:
+        return remove_values(result, no_log_values)
+    rest = dict((key, value) for key, value in result.items() if key != "invocation")
+    text = json.dumps(rest, ensure_ascii=False, default=str)
+    if any(value in text for value in secrets):
+        rest = remove_values(rest, no_log_values)
+    if "invocation" in result:
+        rest["invocation"] = remove_values(result["invocation"], no_log_values)
+    return rest
 
 
 class ActionContext:
@@ -95,6 +101,15 @@ class TaskAction(ActionBase):
     _requires_connection = False
     _supports_check_mode = True
     _supports_async = False
+
+    @classmethod
+    def finalize_task_arg(cls, name, value, templar, context):
+        """Template an argument as usual, then keep plain Python types (ansible-core 2.19 and later call this).
+
+        The worker otherwise carries the tagged values to the controller and back with the task's fields:
+        for a 10,000-account users list that cost about 0.35 s more than plain values.
+        """
+        return plain(super(TaskAction, cls).finalize_task_arg(name, value, templar, context))
 
     def _runs_locally(self):
         return self._connection is None or self._connection.transport in LOCAL_CONNECTIONS or \

@@ -16,7 +16,8 @@ RESULT = {"msg": "PUT https://x/api/2/users/1 failed", "results": [{"login": "jd
 
 
 @pytest.mark.parametrize("secrets", [
-    {"s3cr3t"},                 # present: masked
+    {"s3cr3t"},                 # only in the invocation: the rest takes the fast path
+    {"jdoe"},                   # outside the invocation: full walk
     {"absent-secret"},          # absent: the fast path, same answer
     {"1234"},                   # a number's text
     {"jd"},                     # a substring of another value
