@@ -22,6 +22,8 @@ from ansible_collections.accountops.cloud.plugins.module_utils._http import ApiE
 SEARCH_PER_LOGIN_MAX = 10
 # Concurrent batch reads: enough to hide round trips, few enough to be gentle with the API.
 READERS_MAX = 4
+# What converge_account() reads of an account; the rest of a batch-read account is dropped on arrival.
+CONVERGE_FIELDS = ("id", "login", "version", "enabled", "activated", "contact")
 ITEM_KEYS = ("user_id", "login", "email", "contact", "state", "if_activated")
 # Warnings name at most this many accounts, so 5,000 pending confirmations stay one readable line.
 NAMES_IN_WARNING = 10
@@ -111,7 +113,7 @@ def converge_many(client, raw_items, check_mode, warn, workers=8, defaults=None,
 
     # Read: ids in batches of 100, logins by search or one tenant listing.
     wanted_ids = sorted(set(item.user_id for item in valid if item.user_id))
-    by_id = dict((user["id"], user) for user in client.get_users(wanted_ids, readers=min(workers, READERS_MAX)))
+    by_id = dict((user["id"], user) for user in client.get_users(wanted_ids, readers=min(workers, READERS_MAX), fields=CONVERGE_FIELDS))
     by_login = resolve_logins(client, sorted(set(item.login for item in valid if item.login)), tenant_id)
     owners = {}
     for item in valid:

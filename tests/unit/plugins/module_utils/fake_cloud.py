@@ -34,9 +34,12 @@ class FakeCloudClient:
             raise ApiError("GET /users/%s failed: HTTP 404" % user_id, status=404, url="/users/%s" % user_id)
         return copy.deepcopy(self.users[user_id])
 
-    def get_users(self, user_ids, readers=1):  # pylint: disable=unused-argument
+    def get_users(self, user_ids, readers=1, fields=None):  # pylint: disable=unused-argument
         self.calls.append(("BATCH", tuple(user_ids)))
-        return [copy.deepcopy(self.users[uid]) for uid in user_ids if uid in self.users]
+        users = [copy.deepcopy(self.users[uid]) for uid in user_ids if uid in self.users]
+        if fields is None:
+            return users
+        return [dict((key, user[key]) for key in fields if key in user) for user in users]
 
     def find_users_by_login(self, login):
         self.calls.append(("FIND", login))

@@ -45,6 +45,13 @@ def test_get_users_asks_at_most_100_per_call():
     assert [len(call[2]["uuids"].split(",")) for call in client.request.calls] == [100, 100, 50]
 
 
+def test_get_users_keeps_only_the_fields_asked_for():
+    client = client_with(lambda method, path, params: {"items": [{"id": u, "login": "x", "language": "en", "contact": {"firstname": "A"}}
+                                                                 for u in params["uuids"].split(",")]})
+    users = client.get_users([uid(1), uid(2)], fields=("id", "contact", "version"))
+    assert users == [{"id": uid(1), "contact": {"firstname": "A"}}, {"id": uid(2), "contact": {"firstname": "A"}}]
+
+
 def test_tenant_listing_follows_cursors_and_sends_the_cursor_alone():
     pages = {None: ({"items": [{"id": uid(1)}], "paging": {"cursors": {"after": "c1"}}}),
              "c1": ({"items": [{"id": uid(2)}], "paging": {"cursors": {}}})}
