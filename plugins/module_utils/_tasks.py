@@ -130,7 +130,7 @@ def _run_users(params, ctx):
     outcome = {"changed": summary["changed"] > 0, "results": results, "summary": summary}
     if ctx.diff:
         # One diff for the task, keyed by account, holding only the accounts that change.
-        changed = [result for result in results if result["diff"]["before"] or result["diff"]["after"]]
+        changed = [result for result in results if result["diff"]]
         outcome["diff"] = {
             "before": dict((result["login"] or result["user_id"], result["diff"]["before"]) for result in changed),
             "after": dict((result["login"] or result["user_id"], result["diff"]["after"]) for result in changed),

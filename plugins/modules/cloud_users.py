@@ -103,7 +103,9 @@ results:
       description: The account is activated and its email differs, so the change waits for the user's confirmation.
       type: bool
     diff:
-      description: The managed fields that change, before and after.
+      description:
+        - The managed fields that change, as C(before) and C(after).
+        - An empty dictionary when nothing changes (or the account failed).
       type: dict
     error:
       description: Why this account failed, or V(null).

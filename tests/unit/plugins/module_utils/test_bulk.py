@@ -52,6 +52,8 @@ def test_many_logins_cost_one_listing_not_one_search_each():
     assert all(result["error"] is None for result in results)
     kinds = [call[0] for call in client.calls]
     assert kinds.count("LIST") == 1 and "FIND" not in kinds and "PUT" not in kinds
+    # Nothing changes, so no account has a diff.
+    assert all(result["diff"] == {} and result["changed"] is False for result in results)
 
 
 def test_check_mode_writes_nothing_and_one_warning_for_many_pending():
