@@ -52,6 +52,7 @@ class CloudClient:
         self.cache = FileTokenCache(cache_dir) if token_cache and not access_token else None
         self.on_warning = on_warning
         self._token = access_token
+        self._token_expires_on = None
         self._tenant_id = None
         self.token_requests = 0
         # Bulk writes run in threads; only one of them may fetch a token.
@@ -69,13 +70,17 @@ class CloudClient:
             auth=(self.client_id, self.client_secret))
         if not isinstance(data, dict) or not data.get("access_token"):
             raise ApiError("POST %s/idp/token: the answer carries no access_token" % self.url, url=self.url + "/idp/token")
-        expires_on = data.get("expires_on") or (time.time() + float(data.get("expires_in") or 0))
-        if self.cache is not None:
-            try:
-                self.cache.put(self.url, self.client_id, data["access_token"], expires_on, secret=self.client_secret)
-            except (TokenCacheError, OSError) as exc:
-                self._warn("token cache not written: %s" % exc)
+        self._token_expires_on = data.get("expires_on") or (time.time() + float(data.get("expires_in") or 0))
+        self._store_token(data["access_token"])
         return data["access_token"]
+
+    def _store_token(self, token):
+        if self.cache is None:
+            return
+        try:
+            self.cache.put(self.url, self.client_id, token, self._token_expires_on, secret=self.client_secret, tenant_id=self._tenant_id)
+        except (TokenCacheError, OSError) as exc:
+            self._warn("token cache not written: %s" % exc)
 
     def _current_token(self):
         with self._token_lock:
@@ -84,10 +89,14 @@ class CloudClient:
     def _load_token(self):
         if self.cache is not None:
             try:
-                self._token = self.cache.get(self.url, self.client_id, secret=self.client_secret)
+                entry = self.cache.get_entry(self.url, self.client_id, secret=self.client_secret)
             except (TokenCacheError, OSError) as exc:
                 self._warn("token cache not used: %s" % exc)
                 self.cache = None
+                entry = None
+            if entry:
+                self._token, self._token_expires_on = entry["access_token"], entry["expires_on"]
+                self._tenant_id = self._tenant_id or entry.get("tenant_id")
         if not self._token:
             self._token = self._fetch_token()
         return self._token
@@ -164,15 +173,23 @@ class CloudClient:
         return self.request("PUT", "/users/%s" % user_id, json_body=body)
 
     def own_tenant_id(self):
-        """The tenant of the API client: the root of what it may see and search."""
+        """The tenant of the API client: the root of what it may see and search.
+
+        Learned once per token and kept with it in the token cache, so a playbook of login lookups
+        asks for it once, not once per task.
+        """
+        if not self.client_id:
+            raise ApiError("finding an account by login needs client_id (to learn the API client's tenant); "
+                           "give client_id, or select the account by user_id")
+        token = self._current_token()  # a cached token brings the tenant learned with it
         if self._tenant_id is None:
-            if not self.client_id:
-                raise ApiError("finding an account by login needs client_id (to learn the API client's tenant); "
-                               "give client_id, or select the account by user_id")
             data = self.request("GET", "/clients/%s" % self.client_id)
-            self._tenant_id = data.get("tenant_id") if isinstance(data, dict) else None
-            if not self._tenant_id:
+            tenant_id = data.get("tenant_id") if isinstance(data, dict) else None
+            if not tenant_id:
                 raise ApiError("GET /clients/%s: the answer carries no tenant_id" % self.client_id)
+            self._tenant_id = tenant_id
+            if self._token == token and self._token_expires_on:
+                self._store_token(token)
         return self._tenant_id
 
     def search_user_ids(self, text, tenant_id=None, limit=SEARCH_LIMIT):

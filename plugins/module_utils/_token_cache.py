@@ -4,8 +4,9 @@
 
 """A per-user file cache of bearer tokens, so fifty tasks ask for one token, not fifty.
 
-PRIVATE to accountops.cloud. Only the token and its expiry are written, never
-the client secret. Files are 0600 in a 0700 folder; a file with looser
+PRIVATE to accountops.cloud. Only the token, its expiry and the API client's
+tenant id (learned once per token, so login lookups do not ask for it in every
+task) are written, never the client secret. Files are 0600 in a 0700 folder; a file with looser
 permissions or another owner is refused (and never read).
 """
 
@@ -60,8 +61,11 @@ class FileTokenCache:
             os.makedirs(self.directory, mode=0o700)
         self._check_safe(self.directory, want_dir=True)
 
-    def get(self, url, client_id, secret=None):
-        """Return a token still valid for EXPIRY_MARGIN seconds, else None."""
+    def get_entry(self, url, client_id, secret=None):
+        """The entry of a token still valid for EXPIRY_MARGIN seconds, else None.
+
+        An entry is {"access_token", "expires_on"} and, once learned, the API client's "tenant_id".
+        """
         path = self._path(url, client_id, secret)
         if not os.path.exists(path):
             return None
@@ -70,20 +74,29 @@ class FileTokenCache:
         try:
             with open(path) as handle:
                 entry = json.load(handle)
-            if float(entry["expires_on"]) - EXPIRY_MARGIN > time.time():
-                return entry["access_token"]
+            if entry["access_token"] and float(entry["expires_on"]) - EXPIRY_MARGIN > time.time():
+                return entry
         except (ValueError, KeyError, TypeError, OSError):
             pass
         return None
 
-    def put(self, url, client_id, access_token, expires_on, secret=None):
+    def get(self, url, client_id, secret=None):
+        """A token still valid for EXPIRY_MARGIN seconds, else None."""
+        entry = self.get_entry(url, client_id, secret)
+        return entry["access_token"] if entry else None
+
+    def put(self, url, client_id, access_token, expires_on, secret=None, tenant_id=None):
+        """Store a token (and the API client's tenant, when known) for url and client_id."""
+        entry = {"access_token": access_token, "expires_on": expires_on}
+        if tenant_id:
+            entry["tenant_id"] = tenant_id
         self._ensure_dir()
         # Write to a 0600 temp file, then rename: readers never see a half-written token.
         handle, temp_path = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
         try:
             os.fchmod(handle, 0o600)
             with os.fdopen(handle, "w") as stream:
-                json.dump({"access_token": access_token, "expires_on": expires_on}, stream)
+                json.dump(entry, stream)
             os.rename(temp_path, self._path(url, client_id, secret))
         except BaseException:
             if os.path.exists(temp_path):

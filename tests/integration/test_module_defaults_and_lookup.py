@@ -50,6 +50,8 @@ def test_module_defaults_set_auth_once_and_one_token_serves_the_playbook(emulato
     log = emulator.requests()
     assert len(token_requests(log)) == 1
     assert emulator.state()['tokens_issued'] == 1
+    # three tasks find accounts by login: the API client's tenant is asked for once and kept with the token
+    assert len([r for r in log if r['path'].startswith('/api/2/clients/')]) == 1
     assert len([r for r in writes(log) if r['method'] == 'PUT']) == 4
     assert emulator.user(PRIYA)['contact']['email'] == 'priya@globex.example'
     assert emulator.user(MARCUS)['contact']['city'] == 'Bristol'
@@ -60,6 +62,7 @@ def test_module_defaults_set_auth_once_and_one_token_serves_the_playbook(emulato
     again = run_playbook(book(play(tasks, cloud=cloud_auth_tls, codearts=codearts_auth_tls)), env=env).assert_ok()
     assert again.changed == 0
     assert token_requests(emulator.requests()) == []
+    assert [r for r in emulator.requests() if r['path'].startswith('/api/2/clients/')] == []
     assert writes(emulator.requests()) == []
 
 

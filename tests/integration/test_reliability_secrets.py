@@ -223,7 +223,9 @@ def test_no_secret_in_any_output_of_a_full_run(secret_state, secret_values, run_
     cache_file = token_cache_file(xdg, emulator.url, secret_values['client_secret'])
     with open(cache_file, encoding='utf-8') as handle:
         entry = json.load(handle)
-    assert sorted(entry) == ['access_token', 'expires_on']
+    # the token, its expiry and the API client's tenant (learned by the login lookups): nothing else
+    assert sorted(entry) == ['access_token', 'expires_on', 'tenant_id']
+    assert entry['tenant_id'] == emulator.state()['clients'][0]['tenant_id']
     assert stat.S_IMODE(os.stat(cache_file).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(token_cache_dir(xdg)).st_mode) == 0o700
     issued = entry['access_token']

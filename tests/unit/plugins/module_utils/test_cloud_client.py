@@ -5,6 +5,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
 
+import time
+
 import pytest
 
 from ansible_collections.accountops.cloud.plugins.module_utils._cloud import CloudClient, api_url
@@ -89,3 +91,31 @@ def test_login_lookup_without_client_id_is_a_clear_error():
     client = CloudClient("http://127.0.0.1:1", access_token="token")
     with pytest.raises(ApiError, match="needs client_id"):
         client.own_tenant_id()
+
+
+def cached_client(cache_dir, answer):
+    client = CloudClient("http://127.0.0.1:1", client_id="cid", client_secret="secret", cache_dir=cache_dir)
+    client.request = Recorder(answer)
+    client._fetch_token = lambda: client._store_token("tok") or "tok"  # pylint: disable=protected-access
+    client._token_expires_on = time.time() + 3600  # pylint: disable=protected-access
+    return client
+
+
+def test_the_client_tenant_is_learned_once_per_token_and_kept_in_the_token_cache(tmp_path):
+    def answer(method, path, params):
+        return {"tenant_id": uid(7)} if path.startswith("/clients/") else {}
+    cache_dir = str(tmp_path / "tokens")
+    first = cached_client(cache_dir, answer)
+    assert first.own_tenant_id() == uid(7)
+    assert first.own_tenant_id() == uid(7)
+    assert [call[1] for call in first.request.calls] == ["/clients/cid"]
+    # The next task (a new client, as in a new module run) reads it with the token: no GET /clients.
+    second = cached_client(cache_dir, answer)
+    assert second.own_tenant_id() == uid(7)
+    assert second.request.calls == []
+    # A client with another secret has its own token and learns the tenant itself.
+    other = CloudClient("http://127.0.0.1:1", client_id="cid", client_secret="other", cache_dir=cache_dir)
+    other.request = Recorder(answer)
+    other._fetch_token = lambda: "tok2"  # pylint: disable=protected-access
+    assert other.own_tenant_id() == uid(7)
+    assert [call[1] for call in other.request.calls] == ["/clients/cid"]

@@ -27,6 +27,17 @@ def test_round_trip_and_permissions(tmp_path):
         assert "client" not in handle.read().replace("tok-1", "")
 
 
+def test_the_entry_keeps_the_client_tenant(tmp_path):
+    cache = FileTokenCache(str(tmp_path / "tokens"))
+    expires_on = time.time() + 3600
+    cache.put("https://x/api/2", "client", "tok-1", expires_on, secret="s")
+    assert cache.get_entry("https://x/api/2", "client", secret="s") == {"access_token": "tok-1", "expires_on": expires_on}
+    cache.put("https://x/api/2", "client", "tok-1", expires_on, secret="s", tenant_id="t-1")
+    assert cache.get_entry("https://x/api/2", "client", secret="s")["tenant_id"] == "t-1"
+    assert cache.get("https://x/api/2", "client", secret="s") == "tok-1"
+    assert cache.get_entry("https://x/api/2", "client", secret="other") is None
+
+
 def test_token_close_to_expiry_is_not_reused(tmp_path):
     cache = FileTokenCache(str(tmp_path))
     os.chmod(str(tmp_path), 0o700)
