@@ -89,8 +89,9 @@ options:
     default: 120
   token_cache:
     description:
-      - Keep the token in the per-user cache the modules use (C($XDG_CACHE_HOME/accountops.cloud/tokens), token only,
-        0600 in a 0700 folder), so the inventory and the tasks of the playbook that follows ask for one token.
+      - Keep the token in the per-user cache the modules use (C($XDG_CACHE_HOME/accountops.cloud/tokens), 0600 in a
+        0700 folder, the token and the API client's tenant id, never the secret), so the inventory and the tasks of the
+        playbook that follows ask for one token.
     type: bool
     default: true
     env:
@@ -100,6 +101,18 @@ options:
       - The tenant whose accounts (its own and its whole subtree's) become hosts.
       - Defaults to the API client's own tenant (C(GET /clients/{client_id})).
     type: str
+  contact_fields:
+    description:
+      - The contact fields kept in C(<vars_prefix>contact), in host variables and in the inventory cache.
+      - Contact fields are personal data (names, phone numbers, addresses) that end up wherever host variables go,
+        for example in AWX's inventory. List only those your plays use; V([]) keeps none.
+      - C(<vars_prefix>login) and C(<vars_prefix>email) are set whatever this says.
+    type: list
+    elements: str
+    choices: [email, firstname, lastname, address1, address2, city, state, zipcode, country, phone, fax, title, website,
+              industry, organization_size, language, types, email_confirmed]
+    default: [email, firstname, lastname, address1, address2, city, state, zipcode, country, phone, fax, title, website,
+              industry, organization_size, language, types, email_confirmed]
   include_disabled:
     description: Whether disabled accounts become hosts too (in the C(<group_prefix>disabled) group).
     type: bool
@@ -143,10 +156,11 @@ plugin: accountops.cloud.cloud_users
 
 ---
 # A customer tenant instead of the API client's own tenant, without disabled accounts,
-# grouped by the contact's country, cached for an hour in JSON files
+# only the contact fields the plays need, grouped by the contact's country, cached for an hour in JSON files
 plugin: accountops.cloud.cloud_users
 tenant_id: c43cda73-2ee8-41fa-8f29-820d0e70a5c1
 include_disabled: false
+contact_fields: [firstname, lastname, country, title]
 keyed_groups:
   - key: cloud_contact.country | default('none', true) | lower
     prefix: country
@@ -205,11 +219,11 @@ UNSAFE_HOST_CHARS = re.compile(r"[^A-Za-z0-9@._-]")
 CACHE_FORMAT = 1
 
 
-def account_record(user):
+def account_record(user, contact_keys=CONTACT_KEYS):
     """The part of an account this plugin keeps: whitelisted fields, nothing else, never a secret."""
     record = dict((name, read(user)) for name, read in ACCOUNT_FIELDS)
     contact = user.get("contact") or {}
-    record["contact"] = dict((key, contact[key]) for key in CONTACT_KEYS if key in contact)
+    record["contact"] = dict((key, contact[key]) for key in contact_keys if key in contact)
     return record
 
 
@@ -248,13 +262,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             except InputError as exc:
                 raise AnsibleParserError("%s: %s" % (path, exc))
 
-        cache_key = "%s_%s" % (self.get_cache_key(path), self._source_fingerprint(params, tenant_id))
+        contact_keys = tuple(key for key in CONTACT_KEYS if key in self.get_option("contact_fields"))
+        cache_key = "%s_%s" % (self.get_cache_key(path), self._source_fingerprint(params, tenant_id, contact_keys))
         use_cache = self.get_option("cache")
         records = None
         if use_cache and cache:
             records = self._cached_records(cache_key)
         if records is None:
-            records = self._fetch(path, params, tenant_id)
+            records = self._fetch(path, params, tenant_id, contact_keys)
             if use_cache:
                 self._cache[cache_key] = {"format": CACHE_FORMAT, "accounts": records}
         self._populate(records)
@@ -282,9 +297,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return params
 
     @staticmethod
-    def _source_fingerprint(params, tenant_id):
-        # Which API and tenant the cached accounts come from. Only public identifiers go in, never the secret.
-        text = "%s\n%s\n%s" % ((params.get("base_url") or "").rstrip("/"), params.get("client_id") or "", tenant_id or "")
+    def _source_fingerprint(params, tenant_id, contact_keys):
+        # Which API and tenant the cached accounts come from, and which contact fields they keep.
+        # Only public identifiers go in, never the secret.
+        text = "%s\n%s\n%s\n%s" % ((params.get("base_url") or "").rstrip("/"), params.get("client_id") or "", tenant_id or "",
+                                   ",".join(contact_keys))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
     # -- data ---------------------------------------------------------------------------------------------------
@@ -298,14 +315,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return None
         return entry["accounts"]
 
-    def _fetch(self, path, params, tenant_id):
+    def _fetch(self, path, params, tenant_id, contact_keys):
         try:
             client = cloud_client(params, on_warning=self.display.warning)
             if not tenant_id:
                 if not params.get("client_id"):
                     raise InputError("tenant_id is required when the API client is not known (access_token without client_id)")
                 tenant_id = client.own_tenant_id()
-            return [account_record(user) for user in client.iter_tenant_users(tenant_id)]
+            return [account_record(user, contact_keys) for user in client.iter_tenant_users(tenant_id)]
         except (InputError, ApiError) as exc:
             raise AnsibleParserError("%s: accountops.cloud.cloud_users could not list the accounts: %s" % (path, exc))
 

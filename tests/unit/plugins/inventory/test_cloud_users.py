@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from ansible.errors import AnsibleParserError
+from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import inventory_loader
@@ -328,6 +328,27 @@ def test_cache_is_keyed_by_tenant(tmp_path, api):
     parse(write_config(tmp_path, cache_config(tmp_path, tenant_id=CUSTOMER)))
     parse(write_config(tmp_path, cache_config(tmp_path, tenant_id=OWN_TENANT)))
     assert [client.calls for client in api["clients"]] == [[("list", CUSTOMER)], [("list", OWN_TENANT)]]
+
+
+def test_contact_fields_limit_the_personal_data_in_host_vars_and_the_cache(tmp_path, api):
+    path = write_config(tmp_path, cache_config(tmp_path, contact_fields=["firstname", "country"]))
+    api["users"] = [account(1, country="UK", phone="+44 20 7946 0000", city="Leeds")]
+    hvars = host_vars(parse(path), "user1")
+    assert hvars["cloud_contact"] == {"firstname": "First1", "country": "UK"}
+    assert hvars["cloud_login"] == "user1" and hvars["cloud_email"] == "user1@example.com"
+    stored = read_cache_dir(str(tmp_path / "cache"))
+    assert "+44 20 7946 0000" not in stored and "Leeds" not in stored and "Last" not in stored
+    # Other fields make another cache entry: the first one cannot answer for them.
+    hvars = host_vars(parse(write_config(tmp_path, cache_config(tmp_path, contact_fields=[]))), "user1")
+    assert hvars["cloud_contact"] == {}
+    assert len(api["clients"]) == 2
+
+
+def test_unknown_contact_field_is_refused(tmp_path, api):
+    # ansible-core refuses a value outside the documented choices, naming the option, before any request.
+    with pytest.raises(AnsibleError, match="contact_fields"):
+        parse(write_config(tmp_path, {"contact_fields": ["shoe_size"]}))
+    assert not api["clients"]
 
 
 def test_unusable_cache_entry_is_refetched(tmp_path, api):
