@@ -42,7 +42,7 @@ options:
       - The token (never the secret) is kept in C($XDG_CACHE_HOME/accountops.cloud/tokens) (default C(~/.cache/...)),
         mode 0600 in a 0700 folder, and used until shortly before it expires; a cache file with looser permissions
         or another owner is refused.
-      - The API client's tenant, which finding an account by O(login) needs, is kept with the token, so it too is
+      - The API client's tenant, which finding an account by its login needs, is kept with the token, so it too is
         asked for once per token rather than once per task.
       - If not set, the value of the E(ACRONIS_TOKEN_CACHE) environment variable is used.
     type: bool
