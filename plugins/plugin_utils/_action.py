@@ -29,6 +29,8 @@ from ansible_collections.accountops.cloud.plugins.module_utils._http import HAS_
 from ansible_collections.accountops.cloud.plugins.module_utils._module import given_no_log_values, run_task
 
 LOCAL_CONNECTIONS = ("local",)
+# ansible-core 2.19 and later let an action plugin finalize its own arguments (see TaskAction.finalize_task_arg).
+FINALIZES_ARGS = hasattr(ActionBase, "finalize_task_arg")
 
 
 def plain(value):
@@ -38,7 +40,8 @@ def plain(value):
     through __reduce_ex__: for a cloud_users list of 10,000 accounts, argument validation (which deep-copies
     its input) and sending the result back to the controller took about two and a half seconds more than
     with plain values. Dates become ISO strings as in JSON; str() of a vaulted value decrypts it, as
-    templating does. On ansible-core 2.16 this is a cheap copy.
+    templating does. Used argument by argument as they are templated (2.19 and later), or on the whole
+    arguments in run() (2.16 to 2.18, where it is a cheap copy).
     """
     if isinstance(value, dict):
         return dict((plain(key), plain(item)) for key, item in value.items())
@@ -134,7 +137,8 @@ class TaskAction(ActionBase):
         self._apply_task_environment()
         validator = ArgumentSpecValidator(self.TASK.argument_spec, mutually_exclusive=self.TASK.mutually_exclusive,
                                           required_one_of=self.TASK.required_one_of)
-        args = plain(self._task.args)
+        # Already plain, argument by argument, where finalize_task_arg ran; only the dict holding them is tagged.
+        args = dict(self._task.args) if FINALIZES_ARGS else plain(self._task.args)
         validation = validator.validate(args)
         no_log_values = set(getattr(validation, "_no_log_values", set())) | given_no_log_values(self.TASK.argument_spec, args)
         if validation.error_messages:

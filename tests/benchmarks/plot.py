@@ -20,6 +20,7 @@ SERIES = (
     ('uri_loop', '(a) uri GET+PUT loop', 'o-'),
     ('contact_loop', '(b) cloud_user_contact loop', 's-'),
     ('inventory_play', '(e) inventory plugin + play, 5 forks', 'v-'),
+    ('template_floor', '(e1) (e) with debug of the same template, no API', '+:'),
     ('host_floor', '(e0) debug over static INI hosts (ansible-core floor)', 'x:'),
     ('cloud_users', '(c) cloud_users, one task', 'D-'),
     ('cloud_users_recheck', '(c) cloud_users re-check', 'd--'),

@@ -300,19 +300,38 @@ def user_info(bench, count, cache_home):
     return run
 
 
-def inventory_play(bench, count, wanted):
-    run_dir = os.path.join(bench.workdir, 'inventory-%d' % count)
+# The first name each host of the inventory play should have: its new one, or the one it has.
+WANTED_FIRSTNAME = '{{ new_names[cloud_login] | default(cloud_contact.firstname) }}'
+
+
+def inventory_source(bench, count, label):
+    run_dir = os.path.join(bench.workdir, '%s-%d' % (label, count))
     os.makedirs(run_dir)
     source = os.path.join(run_dir, 'accounts.cloud_users.yml')
     with open(source, 'w', encoding='utf-8') as handle:
         json.dump({'plugin': 'accountops.cloud.cloud_users', 'tenant_id': TENANT}, handle)
-    new_names = dict((item['login'], item['firstname']) for index, item in enumerate(wanted) if index % CHANGED_EVERY == 0)
+    return source
+
+
+def new_names_of(wanted):
+    return dict((item['login'], item['firstname']) for index, item in enumerate(wanted) if index % CHANGED_EVERY == 0)
+
+
+def inventory_play(bench, count, wanted):
     tasks = [{'name': 'contact', 'accountops.cloud.cloud_user_contact': {
-        'user_id': '{{ cloud_user_id }}',
-        'contact': {'firstname': '{{ new_names[cloud_login] | default(cloud_contact.firstname) }}'}}}]
-    run = bench.playbook('inventory_play-%d' % count, play(tasks, hosts='cloud_accounts'), inventory=source,
-                         extra_vars={'new_names': new_names}, measure=('contact',))
+        'user_id': '{{ cloud_user_id }}', 'contact': {'firstname': WANTED_FIRSTNAME}}}]
+    run = bench.playbook('inventory_play-%d' % count, play(tasks, hosts='cloud_accounts'), inventory=inventory_source(bench, count, 'inventory'),
+                         extra_vars={'new_names': new_names_of(wanted)}, measure=('contact',))
     run['expected'] = {'token': 1, 'read': max(1, math.ceil(count / 1000)) + count, 'write': count // CHANGED_EVERY}
+    return run
+
+
+def template_floor(bench, count, wanted):
+    """The inventory play with ansible.builtin.debug in place of cloud_user_contact: same hosts, same template, no API."""
+    tasks = [{'name': 'debug', 'ansible.builtin.debug': {'msg': WANTED_FIRSTNAME}}]
+    run = bench.playbook('template_floor-%d' % count, play(tasks, hosts='cloud_accounts'), inventory=inventory_source(bench, count, 'template'),
+                         extra_vars={'new_names': new_names_of(wanted)}, measure=('debug',))
+    run['expected'] = {'token': 1, 'read': max(1, math.ceil(count / 1000)), 'write': 0}
     return run
 
 
@@ -370,6 +389,7 @@ DESCRIPTIONS = {
     'cloud_users_recheck': '(c) `cloud_users` re-check (nothing to change)',
     'cloud_user_info': '(d) `cloud_user_info` over the tenant',
     'inventory_play': '(e) inventory plugin + play over its hosts (5 forks)',
+    'template_floor': '(e1) for scale: (e) with `debug` of the same template instead of the module (no API call)',
     'host_floor': '(e0) for scale: `debug` over N static INI hosts (5 forks)',
     'fifty_tasks': '(f) 50 `cloud_user_contact` tasks in one playbook',
 }
@@ -377,7 +397,7 @@ DESCRIPTIONS = {
 
 def per_item(run):
     """Per account (loop item or host) for the loop and many-host scenarios."""
-    return run['label'].split('-')[0] in ('uri_loop', 'contact_loop', 'inventory_play', 'host_floor')
+    return run['label'].split('-')[0] in ('uri_loop', 'contact_loop', 'inventory_play', 'template_floor', 'host_floor')
 
 
 def evaluate(results):
@@ -599,6 +619,7 @@ def main(argv=None):
             if count <= SLOW_MAX and wanted_scenario('inventory_play'):
                 bench.reset(count)
                 results['runs'].append(inventory_play(bench, count, wanted))
+                results['runs'].append(template_floor(bench, count, wanted))
                 results['runs'].append(host_floor(bench, count))
             if count == sizes[0] and wanted_scenario('fifty_tasks'):
                 results['runs'].append(fifty_tasks(bench, bench.reset(max(count, 50))))
