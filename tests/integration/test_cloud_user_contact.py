@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+import sys
+import textwrap
 
 from tests.integration.playbooks import one_play, task as module_task, writes
 
@@ -140,3 +144,41 @@ def test_version_conflict_between_read_and_write_keeps_both_changes(emulator, de
     assert (contact['city'], contact['phone']) == ('Leeds', '+44 20 0000 0000')
     assert emulator.user(MARCUS)['version'] == 4
     assert result['user']['version'] == 4
+
+
+def test_omitted_arguments_and_a_vaulted_secret_reach_the_module_as_plain_values(emulator, demo_state, run_playbook, cloud_auth,
+                                                                                   tmp_path):
+    """The action plugins finalize their own arguments on ansible-core 2.19: omit and vault must work as for any module."""
+    emulator.reset(demo_state)
+    password_file = tmp_path / 'vault-password'
+    password_file.write_text('a-test-vault-password\n')
+    encrypted = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), 'ansible-vault'), 'encrypt_string', '--vault-password-file',
+         str(password_file), '--name', 'client_secret', cloud_auth['client_secret']],
+        capture_output=True, text=True, check=True).stdout
+    book = textwrap.dedent("""\
+        - hosts: localhost
+          gather_facts: false
+          vars:
+        %s
+          tasks:
+            - name: Contact
+              accountops.cloud.cloud_user_contact:
+                base_url: %s
+                client_id: %s
+                client_secret: "{{ client_secret }}"
+                user_id: %s
+                login: "{{ omit }}"
+                contact:
+                  title: Head of IT
+                  city: "{{ omit }}"
+        """) % (textwrap.indent(encrypted, '    '), cloud_auth['base_url'], cloud_auth['client_id'], MARCUS)
+    run = run_playbook(book, args=['--vault-password-file', str(password_file)], verbosity=3).assert_ok()
+    result = run.task('Contact')
+    assert result['changed'] is True
+    assert [(r['path'], r['body']) for r in writes(emulator.requests())] == [
+        ('/api/2/users/%s' % MARCUS, {'contact': {'title': 'Head of IT'}, 'version': 2})]
+    args = result['invocation']['module_args']
+    assert args['login'] is None and args['contact']['city'] is None and args['contact']['title'] == 'Head of IT'
+    assert args['client_secret'] != cloud_auth['client_secret']
+    assert cloud_auth['client_secret'] not in run.stdout + run.stderr
