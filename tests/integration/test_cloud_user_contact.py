@@ -146,8 +146,7 @@ def test_version_conflict_between_read_and_write_keeps_both_changes(emulator, de
     assert result['user']['version'] == 4
 
 
-def test_omitted_arguments_and_a_vaulted_secret_reach_the_module_as_plain_values(emulator, demo_state, run_playbook, cloud_auth,
-                                                                                   tmp_path):
+def test_omitted_arguments_and_a_vaulted_secret_reach_the_module(emulator, demo_state, run_playbook, cloud_auth, tmp_path):
     """The action plugins finalize their own arguments on ansible-core 2.19: omit and vault must work as for any module."""
     emulator.reset(demo_state)
     password_file = tmp_path / 'vault-password'
