@@ -342,6 +342,9 @@ def test_contact_fields_limit_the_personal_data_in_host_vars_and_the_cache(tmp_p
     hvars = host_vars(parse(write_config(tmp_path, cache_config(tmp_path, contact_fields=[]))), "user1")
     assert hvars["cloud_contact"] == {}
     assert len(api["clients"]) == 2
+    # null (an empty YAML value) is the default: every contact field
+    hvars = host_vars(parse(write_config(tmp_path, {"contact_fields": None})), "user1")
+    assert sorted(hvars["cloud_contact"]) == ["city", "country", "email", "firstname", "lastname", "phone", "types"]
 
 
 def test_unknown_contact_field_is_refused(tmp_path, api):
