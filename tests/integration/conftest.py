@@ -45,10 +45,7 @@ PLAYBOOK_TIMEOUT = int(os.environ.get('ACCOUNTOPS_PLAYBOOK_TIMEOUT', '300'))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-
-def collections_root():
-    """Return the directory that holds ansible_collections/accountops/cloud."""
-    return os.path.abspath(os.environ.get('ACCOUNTOPS_COLLECTIONS_ROOT') or os.path.join(REPO_ROOT, 'build'))
+from tests.integration.playbooks import collections_root  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def _layout_collection():

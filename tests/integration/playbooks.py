@@ -6,6 +6,20 @@ import json
 import os
 
 TOKEN_PATHS = ('/idp/token', '/v3/auth/tokens')
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def collections_root():
+    """The directory that holds ansible_collections/accountops/cloud."""
+    return os.path.abspath(os.environ.get('ACCOUNTOPS_COLLECTIONS_ROOT') or os.path.join(REPO_ROOT, 'build'))
+
+
+def record_figures(name, **figures):
+    """Append figures for docs/reliability.md when ACCOUNTOPS_RELIABILITY_FIGURES names a file."""
+    path = os.environ.get('ACCOUNTOPS_RELIABILITY_FIGURES')
+    if path:
+        with open(path, 'a', encoding='utf-8') as handle:
+            handle.write(json.dumps(dict(figures, test=name)) + '\n')
 
 
 def play(tasks, cloud=None, codearts=None, name='accountops'):

@@ -17,17 +17,11 @@ import time
 
 import pytest
 
+from tests.integration.playbooks import record_figures
+
 ACME = 'cc6f6ef1-7d48-4da2-9cdf-3473ba866f4a'
 COUNT = 50
 LOOP_READ_MS = 50
-
-
-def record_figures(name, **figures):
-    """Append figures for docs/reliability.md when ACCOUNTOPS_RELIABILITY_FIGURES names a file."""
-    path = os.environ.get('ACCOUNTOPS_RELIABILITY_FIGURES')
-    if path:
-        with open(path, 'a', encoding='utf-8') as handle:
-            handle.write(json.dumps(dict(figures, test=name)) + '\n')
 
 
 # A controller-side action plugin (test-only, no module process) that sleeps until a wall-clock time: both

@@ -10,24 +10,17 @@ from __future__ import annotations
 
 import email.utils
 import json
-import os
 import time
 
 import pytest
+
+from tests.integration.playbooks import record_figures
 
 JANE = '6c5f167d-bcb4-41f9-8958-39a366ecee7f'    # activated, version 1, firstname Jane
 PRIYA = '6e558353-dc84-4d01-bd04-8ef3c64898ec'   # not activated
 ACME = 'cc6f6ef1-7d48-4da2-9cdf-3473ba866f4a'    # the demo API client's tenant
 USER_PATH = r'^/api/2/users/[0-9a-f-]{36}$'
 BATCH_PATH = r'^/api/2/users$'
-
-
-def record_figures(name, **figures):
-    """Append figures for docs/reliability.md when ACCOUNTOPS_RELIABILITY_FIGURES names a file."""
-    path = os.environ.get('ACCOUNTOPS_RELIABILITY_FIGURES')
-    if path:
-        with open(path, 'a', encoding='utf-8') as handle:
-            handle.write(json.dumps(dict(figures, test=name)) + '\n')
 
 
 def play(*tasks, cloud=None):

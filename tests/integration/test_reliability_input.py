@@ -12,11 +12,12 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from tests.integration.playbooks import record_figures
 
 JANE = '6c5f167d-bcb4-41f9-8958-39a366ecee7f'    # activated
 PRIYA = '6e558353-dc84-4d01-bd04-8ef3c64898ec'   # not activated
@@ -25,14 +26,6 @@ LI = '63c76c08-b5b6-41b6-ac9c-dc4bb817f1db'
 ACME = 'cc6f6ef1-7d48-4da2-9cdf-3473ba866f4a'
 MISSING = '0badc0de-0000-4000-8000-000000000000'
 USER_PATH = r'^/api/2/users/[0-9a-f-]{36}$'
-
-
-def record_figures(name, **figures):
-    """Append figures for docs/reliability.md when ACCOUNTOPS_RELIABILITY_FIGURES names a file."""
-    path = os.environ.get('ACCOUNTOPS_RELIABILITY_FIGURES')
-    if path:
-        with open(path, 'a', encoding='utf-8') as handle:
-            handle.write(json.dumps(dict(figures, test=name)) + '\n')
 
 
 def assert_clean(run):

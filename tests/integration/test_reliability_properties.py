@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import sys
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from tests.integration.playbooks import collections_root, record_figures
+
 CLIENT_ID = '3663410d-4b70-4860-860c-8db82bffab8e'
 ACME = 'cc6f6ef1-7d48-4da2-9cdf-3473ba866f4a'
 IF_ACTIVATED = ('request_confirmation', 'skip', 'fail')
@@ -34,18 +34,6 @@ VALUES = ('', 'Ann', 'ann', 'Zoë', "O'Brien", '李雷', ' padded ', 'x' * 60)
 BULK_EXAMPLES = 250
 SINGLE_EXAMPLES = 250
 PLAYBOOK_EXAMPLES = 12
-
-
-def collections_root():
-    return os.path.abspath(os.environ.get('ACCOUNTOPS_COLLECTIONS_ROOT') or os.path.join(os.path.dirname(os.path.dirname(HERE)), 'build'))
-
-
-def record_figures(name, **figures):
-    """Append figures for docs/reliability.md when ACCOUNTOPS_RELIABILITY_FIGURES names a file."""
-    path = os.environ.get('ACCOUNTOPS_RELIABILITY_FIGURES')
-    if path:
-        with open(path, 'a', encoding='utf-8') as handle:
-            handle.write(json.dumps(dict(figures, test=name)) + '\n')
 
 
 def collection():

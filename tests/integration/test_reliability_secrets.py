@@ -23,7 +23,8 @@ import urllib.request
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from tests.integration.playbooks import collections_root, record_figures
+
 DEMO_CLIENT_ID = '3663410d-4b70-4860-860c-8db82bffab8e'
 JANE = '6c5f167d-bcb4-41f9-8958-39a366ecee7f'    # activated
 PRIYA = '6e558353-dc84-4d01-bd04-8ef3c64898ec'   # not activated
@@ -32,18 +33,6 @@ BILL = 'cf81a815-1827-4f25-9c62-20f7d67dce4e'    # only the 'Overloaded API fail
 MISSING = '0badc0de-0000-4000-8000-000000000000'
 IAM_TOKEN_SHAPE = re.compile(r'MII[A-Za-z0-9_-]{60,}')
 MODULES = ('cloud_user_email', 'cloud_user_contact', 'cloud_user_state', 'cloud_users', 'cloud_user_info', 'codearts_user_email')
-
-
-def collections_root():
-    return os.path.abspath(os.environ.get('ACCOUNTOPS_COLLECTIONS_ROOT') or os.path.join(os.path.dirname(os.path.dirname(HERE)), 'build'))
-
-
-def record_figures(name, **figures):
-    """Append figures for docs/reliability.md when ACCOUNTOPS_RELIABILITY_FIGURES names a file."""
-    path = os.environ.get('ACCOUNTOPS_RELIABILITY_FIGURES')
-    if path:
-        with open(path, 'a', encoding='utf-8') as handle:
-            handle.write(json.dumps(dict(figures, test=name)) + '\n')
 
 
 @pytest.fixture

@@ -9,9 +9,10 @@ the PUTs sent equal the accounts changed plus the PUTs that met a fault and were
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import Counter
+
+from tests.integration.playbooks import record_figures
 
 ACME = 'cc6f6ef1-7d48-4da2-9cdf-3473ba866f4a'
 COUNT = 2000
@@ -22,14 +23,6 @@ FAULTS = [
     {'kind': 'reset', 'probability': 0.004, 'count': 6, 'seed': 104},
 ]
 RETRIES = 6
-
-
-def record_figures(name, **figures):
-    """Append figures for docs/reliability.md when ACCOUNTOPS_RELIABILITY_FIGURES names a file."""
-    path = os.environ.get('ACCOUNTOPS_RELIABILITY_FIGURES')
-    if path:
-        with open(path, 'a', encoding='utf-8') as handle:
-            handle.write(json.dumps(dict(figures, test=name)) + '\n')
 
 
 def desired(index, user):

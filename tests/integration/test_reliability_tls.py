@@ -8,19 +8,12 @@ no token request, no credentials sent.
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
+from tests.integration.playbooks import record_figures
+
 JANE = '6c5f167d-bcb4-41f9-8958-39a366ecee7f'
-
-
-def record_figures(name, **figures):
-    """Append figures for docs/reliability.md when ACCOUNTOPS_RELIABILITY_FIGURES names a file."""
-    path = os.environ.get('ACCOUNTOPS_RELIABILITY_FIGURES')
-    if path:
-        with open(path, 'a', encoding='utf-8') as handle:
-            handle.write(json.dumps(dict(figures, test=name)) + '\n')
 
 
 def play(*tasks):
