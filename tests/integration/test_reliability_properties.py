@@ -187,16 +187,21 @@ def bulk_args(emulator, scenario):
             'users': items(scenario), 'if_activated': scenario['if_activated']}
 
 
+def start_example(emulator, demo_state, scenario, examples):
+    """Count the example, load its accounts into the emulator and return the cloud_users arguments for it."""
+    examples['count'] += 1
+    examples['accounts'] += len(scenario['accounts'])
+    emulator.reset(initial_state(demo_state, scenario))
+    return bulk_args(emulator, scenario)
+
+
 def test_bulk_check_mode_predicts_and_runs_converge(emulator, demo_state):
     examples = {'count': 0, 'accounts': 0, 'writes': 0}
 
     @settings(max_examples=BULK_EXAMPLES, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
     @given(scenarios)
     def check(scenario):
-        examples['count'] += 1
-        examples['accounts'] += len(scenario['accounts'])
-        emulator.reset(initial_state(demo_state, scenario))
-        args = bulk_args(emulator, scenario)
+        args = start_example(emulator, demo_state, scenario, examples)
 
         predicted = run_in_process('cloud_users', args, check_mode=True)
         assert writes(emulator) == []
@@ -278,10 +283,7 @@ def test_playbook_runs_check_mode_predicts_and_converge(emulator, demo_state, ru
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
     @given(scenarios)
     def check(scenario):
-        examples['count'] += 1
-        examples['accounts'] += len(scenario['accounts'])
-        emulator.reset(initial_state(demo_state, scenario))
-        args = bulk_args(emulator, scenario)
+        args = start_example(emulator, demo_state, scenario, examples)
         task = {'accountops.cloud.cloud_users': args, 'ignore_errors': True, 'diff': True}
         book = json.dumps([{'name': 'properties', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [
             dict(task, name='Predict', check_mode=True), dict(task, name='Apply'), dict(task, name='Again')]}], indent=1)
